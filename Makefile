@@ -1,0 +1,54 @@
+# kfp-mlsecops developer tasks. `make demo` and `make test` work on a bare machine with python3.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The venv is rebuilt when the dependency pins change.
+STAMP := $(VENV)/.installed
+PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q
+DEMO_DIR ?= demo-output
+IMAGE ?= ghcr.io/kfp-mlsecops/kfp-mlsecops:0.1.0
+
+.PHONY: help venv dev demo test pytest compile check-compiled lint reformat image clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@echo ">> creating $(VENV) and installing kfp-mlsecops with pinned, tested versions (first time: ~1-2 min)"
+	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install python3-venv (Debian: apt-get install python3-venv)"; exit 1; }
+	@$(PIP_INSTALL) --upgrade pip
+	@$(PIP_INSTALL) -c constraints.txt -e ".[runtime,dev]"
+	@touch $@
+
+venv: $(STAMP) ## create .venv with the pinned, tested dependency set
+
+dev: venv ## same as venv (editable install with dev tools)
+
+demo: venv ## run the whole secure pipeline locally on the built-in digits data
+	@$(BIN)/mlsecops run --output-dir $(DEMO_DIR)
+
+test: venv check-compiled lint pytest ## lint, check compiled YAML, run every test
+
+pytest: venv
+	@$(BIN)/python -m pytest
+
+compile: venv ## write pipelines/*.yaml and components/*/component.yaml
+	@$(BIN)/mlsecops compile
+
+check-compiled: venv ## fail when the committed YAML is stale
+	@$(BIN)/mlsecops compile --check
+
+lint: venv ## ruff (style, docstrings, security rules) and mypy on the cores
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+reformat: venv ## apply ruff's formatting and safe fixes
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+image: ## build the component image (needs a Docker engine; not available on the dev machines)
+	docker build -t $(IMAGE) .
+
+clean: ## remove the venv, caches and demo output
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,3 @@
+from kfp_mlsecops.components.attack_test.component import attack_test
+
+__all__ = ["attack_test"]

@@ -1,0 +1,3 @@
+from kfp_mlsecops.components.deploy.component import deploy
+
+__all__ = ["deploy"]

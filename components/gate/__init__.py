@@ -1,0 +1,3 @@
+from kfp_mlsecops.components.gate.component import gate
+
+__all__ = ["gate"]

@@ -1,0 +1,51 @@
+"""KFP component: the deployment gate. Verifies the signature, checks the policy, or raises."""
+
+# No `from __future__ import annotations`: KFP reads the real annotation objects.
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Markdown, Model, Output
+
+from kfp_mlsecops.components._image import IMAGE
+
+
+# Defaults are literals: only the function travels to the pod (tests pin them to constants).
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def gate(
+    model: Input[Model],
+    signature: Input[Artifact],
+    results: Input[Artifact],
+    decision: Output[Artifact],
+    report: Output[Markdown],
+    min_clean_accuracy: float,
+    min_robust_accuracy: float,
+    robust_attack: str,
+    robust_epsilon: float,
+    public_key_path: str = "/etc/mlsecops/verify/public-key.pem",
+) -> NamedTuple("GateOutputs", [("model_digest", str)]):
+    """Bless the model or raise: any failed control, error or missing input blocks deployment.
+
+    The decision (JSON) and its Markdown table are written either way; the task fails when blocked,
+    so nothing downstream runs. Outputs the digest of the model that verified.
+    """
+    from collections import namedtuple
+
+    from kfp_mlsecops.gate import Policy, run_gate
+
+    policy = Policy(
+        min_clean_accuracy=min_clean_accuracy,
+        min_robust_accuracy=min_robust_accuracy,
+        robust_attack=robust_attack,
+        robust_epsilon=robust_epsilon,
+    )
+    blessed = run_gate(
+        model_dir=model.path,
+        signature_path=signature.path,
+        public_key_path=public_key_path,
+        results_path=results.path,
+        policy=policy,
+        decision_json_path=decision.path,
+        decision_md_path=report.path,
+    )
+    decision.metadata["model_digest"] = blessed.model_digest
+    return namedtuple("GateOutputs", ["model_digest"])(blessed.model_digest)

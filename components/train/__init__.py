@@ -1,0 +1,3 @@
+from kfp_mlsecops.components.train.component import train
+
+__all__ = ["train"]

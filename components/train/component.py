@@ -1,0 +1,42 @@
+"""KFP component: train a seeded Keras model and export it in KServe's TensorFlow layout."""
+
+# No `from __future__ import annotations`: KFP reads the real annotation objects.
+from kfp import dsl
+from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
+
+from kfp_mlsecops.components._image import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def train(
+    train_data: Input[Dataset],
+    test_data: Input[Dataset],
+    model: Output[Model],
+    metrics: Output[Metrics],
+    confusion: Output[ClassificationMetrics],
+    data_digest: str,
+    epochs: int = 5,
+    batch_size: int = 64,
+    learning_rate: float = 0.001,
+    seed: int = 0,
+):
+    """Train on ``train_data``, evaluate on ``test_data``.
+
+    ``model`` is a folder holding ``1/`` (SavedModel), ``model.keras`` and ``provenance.json``.
+    """
+    from kfp_mlsecops.training import train_model
+
+    result = train_model(
+        train_path=train_data.path,
+        test_path=test_data.path,
+        model_dir=model.path,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        data_digest=data_digest,
+    )
+    model.metadata.update({"framework": "tensorflow", "format": "savedmodel+keras"})
+    metrics.log_metric("accuracy", result.accuracy)
+    metrics.log_metric("loss", result.loss)
+    confusion.log_confusion_matrix(result.labels, result.confusion_matrix)

@@ -1,0 +1,55 @@
+"""KFP component: validate a dataset and write a train/test split, reports and a digest."""
+
+# No `from __future__ import annotations`: KFP reads the real annotation objects.
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Output
+
+from kfp_mlsecops.components._image import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def validate_data(
+    train_data: Output[Dataset],
+    test_data: Output[Dataset],
+    report: Output[Markdown],
+    report_json: Output[Artifact],
+    manifest: Output[Artifact],
+    source: str = "digits",
+    dataset: Input[Dataset] = None,
+    dataset_format: str = "npz",
+    label_column: str = "label",
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    value_min: float = 0.0,
+    value_max: float = 1.0,
+    num_classes: int = 0,
+) -> NamedTuple("ValidateDataOutputs", [("data_digest", str)]):
+    """Validate ``dataset`` (NPZ/CSV artifact) or ``source`` ("digits" or a path) and split it.
+
+    Fails with a one-line error when any error-severity check fails; no split is written then.
+    """
+    from collections import namedtuple
+
+    from kfp_mlsecops.data import run_validate_data
+
+    outcome = run_validate_data(
+        source=source,
+        dataset_path=dataset.path if dataset is not None else None,
+        dataset_format=dataset_format,
+        train_path=train_data.path,
+        test_path=test_data.path,
+        report_json_path=report_json.path,
+        report_md_path=report.path,
+        manifest_path=manifest.path,
+        label_column=label_column,
+        test_fraction=test_fraction,
+        seed=seed,
+        value_min=value_min,
+        value_max=value_max,
+        num_classes=num_classes,
+    )
+    for artifact in (train_data, test_data, manifest):
+        artifact.metadata["digest"] = outcome.data_digest
+    return namedtuple("ValidateDataOutputs", ["data_digest"])(outcome.data_digest)

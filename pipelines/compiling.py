@@ -1,0 +1,58 @@
+"""Compile the pipeline and every component to the committed YAML files, or check them."""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from pathlib import Path
+
+from kfp import compiler
+
+from kfp_mlsecops import components as _components
+from kfp_mlsecops.pipelines.secure_training import secure_training
+
+__all__ = ["COMPONENT_NAMES", "PIPELINE_YAML", "compile_all", "stale_files"]
+
+COMPONENT_NAMES = ("validate_data", "train", "attack_test", "sign_model", "gate", "deploy")
+_PIPELINES_DIR = Path(__file__).resolve().parent
+_COMPONENTS_DIR = Path(_components.__file__).resolve().parent
+#: The committed, compiled secure-training pipeline (shipped inside the package too).
+PIPELINE_YAML = _PIPELINES_DIR / "secure_training.yaml"
+
+
+def _targets(pipelines_dir: Path, components_dir: Path) -> dict[Path, object]:
+    targets: dict[Path, object] = {pipelines_dir / PIPELINE_YAML.name: secure_training}
+    for name in COMPONENT_NAMES:
+        targets[components_dir / name / "component.yaml"] = getattr(_components, name)
+    return targets
+
+
+def compile_all(
+    pipelines_dir: Path = _PIPELINES_DIR, components_dir: Path = _COMPONENTS_DIR
+) -> list[Path]:
+    """Write the pipeline YAML and one YAML per component; return the paths written."""
+    written = []
+    for path, func in _targets(pipelines_dir, components_dir).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        compiler.Compiler().compile(func, str(path))  # type: ignore[arg-type]
+        written.append(path)
+    return written
+
+
+def stale_files(
+    pipelines_dir: Path = _PIPELINES_DIR, components_dir: Path = _COMPONENTS_DIR
+) -> dict[Path, str]:
+    """Compile into a temporary folder; return ``{committed file: unified diff}`` per stale file."""
+    stale: dict[Path, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = compile_all(Path(tmp) / "pipelines", Path(tmp) / "components")
+        committed = list(_targets(pipelines_dir, components_dir))
+        for new, old in zip(fresh, committed, strict=True):
+            new_text = new.read_text()
+            old_text = old.read_text() if old.exists() else ""
+            if new_text != old_text:
+                diff = difflib.unified_diff(
+                    old_text.splitlines(True), new_text.splitlines(True), str(old), "fresh compile"
+                )
+                stale[old] = "".join(diff)
+    return stale

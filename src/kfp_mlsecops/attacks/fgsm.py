@@ -1,0 +1,51 @@
+"""Fast Gradient Sign Method (Goodfellow et al., 2015), L-inf."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from kfp_mlsecops.attacks.base import Attack, loss_gradient
+from kfp_mlsecops.attacks.model import TFModel
+
+__all__ = ["FGSM"]
+
+
+class FGSM(Attack):
+    """One step of size epsilon along the sign of the loss gradient: ``x + eps * sign(grad)``."""
+
+    name: ClassVar[str] = "fgsm"
+
+    def run(
+        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilon: float
+    ) -> np.ndarray:
+        """Return ``clip(x + epsilon * sign(grad_x CE), lower, upper)``."""
+        import tensorflow as tf
+
+        step = self._compiled(model, lambda: _build(model))
+        out = step(
+            tf.constant(inputs, tf.float32),
+            tf.constant(labels, tf.int64),
+            tf.constant(epsilon, tf.float32),
+        )
+        return np.asarray(out.numpy())
+
+
+def _build(model: TFModel) -> Any:
+    import tensorflow as tf
+
+    lower, upper = model.bounds
+
+    @tf.function(
+        input_signature=[
+            model.input_spec(),
+            tf.TensorSpec([None], tf.int64),
+            tf.TensorSpec([], tf.float32),
+        ]
+    )
+    def fgsm(x: Any, y: Any, eps: Any) -> Any:
+        grad = loss_gradient(model, x, y)
+        return tf.clip_by_value(x + eps * tf.sign(grad), lower, upper)
+
+    return fgsm

@@ -1,0 +1,246 @@
+"""The ``mlsecops`` command line: run the pipeline locally, compile it, submit it."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_BLOCKED = 3
+
+
+def _fraction(text: str) -> float:
+    value = _float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside [0, 1]")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _epsilons(text: str) -> list[float]:
+    values = [_float(part) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one epsilon, e.g. 0.05,0.1")
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: epsilons must be >= 0")
+    return values
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: use NAME=VALUE")
+    return key, value
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pipeline parameters (defaults are the pipeline's)")
+    group.add_argument("--data", dest="data_source", help="'digits' (built in) or a .npz/.csv path")
+    group.add_argument("--epochs", type=_positive_int)
+    group.add_argument("--seed", type=int)
+    group.add_argument(
+        "--eps", dest="epsilons", type=_epsilons, help="attack epsilons, e.g. 0.05,0.1"
+    )
+    group.add_argument("--pgd-steps", type=_positive_int)
+    group.add_argument("--min-clean-accuracy", type=_fraction, help="gate: minimum clean accuracy")
+    group.add_argument(
+        "--min-robust-accuracy", type=_fraction, help="gate: minimum robust accuracy"
+    )
+    group.add_argument("--robust-attack", help="gate: attack the robust threshold applies to")
+    group.add_argument("--robust-epsilon", type=_float, help="gate: epsilon it applies to")
+    group.add_argument("--service-name", help="InferenceService name (DNS-1035 label)")
+    group.add_argument("--namespace", dest="namespace", help="Kubernetes namespace to deploy to")
+
+
+_PIPELINE_ARGS = (
+    "data_source",
+    "epochs",
+    "seed",
+    "epsilons",
+    "pgd_steps",
+    "min_clean_accuracy",
+    "min_robust_accuracy",
+    "robust_attack",
+    "robust_epsilon",
+    "service_name",
+    "namespace",
+)
+
+
+def _pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    if args.robust_epsilon is not None and args.robust_epsilon < 0:
+        raise InvalidInputError(f"--robust-epsilon {args.robust_epsilon}: must be >= 0")
+    return {name: getattr(args, name) for name in _PIPELINE_ARGS if getattr(args, name) is not None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for every ``mlsecops`` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="mlsecops",
+        description="Hardened Kubeflow Pipelines components for MLSecOps: "
+        "validate -> train -> attack-test -> sign -> gate -> deploy.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser(
+        "run",
+        help="run the whole secure-training pipeline locally (kfp.local, no cluster)",
+        description="Run secure-training on this machine with kfp.local's SubprocessRunner. "
+        "Exit 0 when the gate blesses the model, 3 when the gate blocks it, 1 on any other error.",
+    )
+    run.add_argument(
+        "--output-dir", type=Path, default=Path("mlsecops-output"), help="where runs are written"
+    )
+    run.add_argument("--private-key", type=Path, help="ECDSA P-256 private key PEM to sign with")
+    run.add_argument("--public-key", type=Path, help="matching public key PEM the gate verifies")
+    run.add_argument("-v", "--verbose", action="store_true", help="stream every task's log")
+    _add_pipeline_options(run)
+
+    comp = sub.add_parser(
+        "compile",
+        help="write the pipeline and component YAML files (or check they are current)",
+        description="Compile secure-training and the six components to their committed YAML.",
+    )
+    comp.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if a committed YAML differs from a fresh compile",
+    )
+
+    submit = sub.add_parser(
+        "submit",
+        help="submit the compiled pipeline to a Kubeflow Pipelines endpoint",
+        description="Create a run on a Kubeflow Pipelines endpoint. The token comes from "
+        "--token, else $MLSECOPS_KFP_TOKEN, else the in-cluster service-account token file.",
+    )
+    submit.add_argument(
+        "--host", required=True, help="KFP API endpoint, e.g. https://kf.example/pipeline"
+    )
+    submit.add_argument("--namespace", required=True, help="Kubeflow profile namespace")
+    submit.add_argument("--experiment", required=True, help="experiment name (created if missing)")
+    submit.add_argument(
+        "--run-name", default=None, help="run name (default: secure-training-<time>)"
+    )
+    submit.add_argument(
+        "--package", type=Path, default=None, help="compiled YAML (default: bundled)"
+    )
+    submit.add_argument("--token", default=None, help="bearer token (prefer the env variable)")
+    submit.add_argument(
+        "--param",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="NAME=VALUE",
+        help="pipeline parameter (repeatable); values are parsed as YAML scalars",
+    )
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from kfp_mlsecops.cli.run_local import run_pipeline_locally
+    from kfp_mlsecops.cli.summary import print_run_summary
+
+    result = run_pipeline_locally(
+        output_dir=args.output_dir,
+        arguments=_pipeline_arguments(args),
+        private_key=args.private_key,
+        public_key=args.public_key,
+        verbose=args.verbose,
+    )
+    print_run_summary(result, sys.stdout)
+    if result.succeeded:
+        return EXIT_OK
+    return EXIT_BLOCKED if result.blocked_by_gate else EXIT_ERROR
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from kfp_mlsecops.pipelines.compiling import compile_all, stale_files
+
+    if args.check:
+        stale = stale_files()
+        for path, diff in stale.items():
+            sys.stderr.write(diff[:4000])
+            print(f"stale: {path} (run 'make compile' and commit the result)", file=sys.stderr)
+        if stale:
+            return EXIT_ERROR
+        print("compiled YAML is up to date")
+        return EXIT_OK
+    for path in compile_all():
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    import yaml
+
+    from kfp_mlsecops.cli.submit import resolve_token, submit_pipeline
+    from kfp_mlsecops.pipelines.compiling import PIPELINE_YAML
+
+    package = args.package or PIPELINE_YAML
+    arguments = {key: yaml.safe_load(value) for key, value in args.param}
+    run_name = args.run_name or f"secure-training-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    result = submit_pipeline(
+        host=args.host,
+        package=package,
+        namespace=args.namespace,
+        experiment=args.experiment,
+        run_name=run_name,
+        arguments=arguments,
+        token=resolve_token(args.token),
+    )
+    print(f"submitted run {result.run_id}: {result.url}")
+    return EXIT_OK
+
+
+_COMMANDS = {"run": _cmd_run, "compile": _cmd_compile, "submit": _cmd_submit}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``mlsecops``; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except GateRejected as e:
+        print(f"mlsecops {args.command}: BLOCKED: {e}", file=sys.stderr)
+        return EXIT_BLOCKED
+    except MLSecOpsError as e:
+        print(f"mlsecops {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"mlsecops {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

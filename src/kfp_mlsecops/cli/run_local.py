@@ -1,0 +1,140 @@
+"""``mlsecops run``: the whole secure-training pipeline on this machine with kfp.local."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from kfp_mlsecops import constants as C
+from kfp_mlsecops.cli._progress import TaskProgress
+from kfp_mlsecops.errors import InvalidInputError
+
+__all__ = ["LocalRun", "run_pipeline_locally"]
+
+_TASKS = ("validate-data", "train", "attack-test", "sign-model", "gate", "deploy")
+#: Report artifacts a person wants to open, by (task folder, artifact name).
+_REPORTS = {
+    "validation report": ("validate-data", "report"),
+    "robustness report": ("attack-test", "report"),
+    "robustness results": ("attack-test", "results"),
+    "gate decision": ("gate", "decision"),
+    "gate report": ("gate", "report"),
+    "InferenceService manifest": ("deploy", "manifest"),
+}
+
+
+@dataclass
+class LocalRun:
+    """What a local run produced: where, which tasks ran, the decision and the first error."""
+
+    run_dir: Path
+    log_path: Path
+    task_root: Path | None
+    statuses: dict[str, str]
+    error: tuple[str, str] | None
+    seconds: float
+    keys_generated: bool
+    decision: dict[str, Any] | None = None
+    reports: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        """True when every task finished with SUCCESS."""
+        return all(self.statuses.get(t) == "SUCCESS" for t in _TASKS)
+
+    @property
+    def blocked_by_gate(self) -> bool:
+        """True when the gate task failed (fail closed: it raises to block)."""
+        return self.statuses.get("gate") == "FAILURE"
+
+
+def run_pipeline_locally(
+    *,
+    output_dir: Path,
+    arguments: dict[str, Any],
+    private_key: Path | None = None,
+    public_key: Path | None = None,
+    verbose: bool = False,
+    console: TextIO | None = None,
+) -> LocalRun:
+    """Run ``secure-training`` with ``SubprocessRunner(use_venv=False)`` under ``output_dir``.
+
+    Without keys a throwaway ECDSA P-256 pair is generated in the run folder. Pipeline task
+    output goes to ``pipeline.log``; ``console`` gets one line per task.
+    """
+    from kfp import local
+
+    from kfp_mlsecops.pipelines import secure_training
+    from kfp_mlsecops.signing import generate_key_pair
+
+    console = console or sys.stdout
+    if (private_key is None) != (public_key is None):
+        raise InvalidInputError(
+            "keys: give both --private-key and --public-key, or neither for a throwaway pair"
+        )
+    for key in (private_key, public_key):
+        if key is not None and not key.is_file():
+            raise InvalidInputError(f"key file '{key}': not found; check the path")
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    run_dir = output_dir.resolve() / f"run-{stamp}"
+    run_dir.mkdir(parents=True)
+    keys_generated = private_key is None
+    if private_key is None or public_key is None:
+        private_key = run_dir / "throwaway-keys" / C.SIGNING_KEY_FILE
+        public_key = run_dir / "throwaway-keys" / C.VERIFY_KEY_FILE
+        generate_key_pair(private_key, public_key)
+        console.write(
+            f"Generated a THROWAWAY signing key pair for this run in {private_key.parent}\n"
+            "  (demo only: on a cluster the key comes from a Kubernetes Secret)\n"
+        )
+
+    arguments = {
+        **arguments,
+        "private_key_path": str(private_key.resolve()),
+        "public_key_path": str(public_key.resolve()),
+    }
+    pipeline_root = run_dir / "pipeline-root"
+    log_path = run_dir / "pipeline.log"
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(pipeline_root),
+        raise_on_error=False,
+    )
+    started = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log, warnings.catch_warnings():
+        # kfp.local warns that the project image and display names are not used locally: expected.
+        warnings.filterwarnings("ignore", module=r"kfp\.local\..*")
+        with TaskProgress(log, console, total=len(_TASKS), verbose=verbose) as progress:
+            secure_training(**arguments)
+    seconds = time.monotonic() - started
+
+    task_roots = sorted(pipeline_root.glob(f"{secure_training.name}-*"))
+    task_root = task_roots[-1] if task_roots else None
+    result = LocalRun(
+        run_dir=run_dir,
+        log_path=log_path,
+        task_root=task_root,
+        statuses=progress.statuses,
+        error=progress.last_error,
+        seconds=seconds,
+        keys_generated=keys_generated,
+    )
+    if task_root is not None:
+        for label, (task, artifact) in _REPORTS.items():
+            path = task_root / task / artifact
+            if path.is_file() and result.statuses.get(task) in ("SUCCESS", "FAILURE"):
+                result.reports[label] = path
+        decision_path = result.reports.get("gate decision")
+        if decision_path is not None:
+            try:
+                result.decision = json.loads(decision_path.read_text())
+            except (OSError, ValueError):
+                result.decision = None
+    return result

@@ -1,0 +1,97 @@
+"""Create or update an InferenceService through the Kubernetes API (kubernetes 30.x client)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kfp_mlsecops.deploy.manifest import GROUP, PLURAL, VERSION
+from kfp_mlsecops.errors import DeploymentError
+
+#: Seconds to wait for one API call (connect, read) before failing.
+REQUEST_TIMEOUT = (10, 60)
+_CONFLICT = 409
+
+
+def apply_inference_service(manifest: dict[str, Any], *, api_client: Any) -> str:
+    """Create the InferenceService, or merge-patch it if it exists; return "created"/"patched".
+
+    ``api_client`` is a ``kubernetes.client.ApiClient``. Any API failure raises DeploymentError
+    with the HTTP status and reason (never request headers or tokens).
+    """
+    from kubernetes import client  # lazy: only the apply path needs it
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        metadata = manifest["metadata"]
+        name, namespace = metadata["name"], metadata["namespace"]
+    except (KeyError, TypeError) as e:
+        raise DeploymentError("manifest has no metadata.name/namespace; render it first") from e
+    where = f"InferenceService '{namespace}/{name}'"
+    api = client.CustomObjectsApi(api_client)
+    try:
+        api.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
+        )
+        return "created"
+    except ApiException as e:
+        if e.status != _CONFLICT:
+            raise DeploymentError(f"{where}: create failed ({_describe(e)}); {_hint(e)}") from e
+    except Exception as e:
+        raise DeploymentError(
+            f"{where}: cannot reach the Kubernetes API ({type(e).__name__}); check the cluster "
+            "address and network"
+        ) from e
+    try:
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name, manifest, _request_timeout=REQUEST_TIMEOUT
+        )
+    except ApiException as e:
+        raise DeploymentError(f"{where}: patch failed ({_describe(e)}); {_hint(e)}") from e
+    except Exception as e:
+        raise DeploymentError(
+            f"{where}: cannot reach the Kubernetes API ({type(e).__name__}) while patching"
+        ) from e
+    return "patched"
+
+
+def _describe(error: Any) -> str:
+    """Return 'status reason: message' from an ApiException, without headers."""
+    text = f"HTTP {error.status} {error.reason or ''}".strip()
+    try:
+        message = json.loads(error.body).get("message") if error.body else None
+    except (ValueError, TypeError, AttributeError):
+        message = None
+    if isinstance(message, str) and message:
+        message = " ".join(message.split())
+        text += f": {message[:200]}"
+    return text
+
+
+def _hint(error: Any) -> str:
+    status = error.status
+    if status in (401, 403):
+        return "grant the pipeline service account create/patch on inferenceservices"
+    if status == 404:
+        return "check the namespace exists and KServe's CRDs are installed"
+    if status == 422 or status == 400:
+        return "the manifest was refused; check the KServe version and fields"
+    return "check the cluster and retry"
+
+
+def load_api_client() -> Any:
+    """Return a ``kubernetes.client.ApiClient``: in-cluster config first, then kubeconfig."""
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=configuration)
+    except config.ConfigException:
+        try:
+            config.load_kube_config(client_configuration=configuration)
+        except Exception as e:
+            raise DeploymentError(
+                "no Kubernetes config: not running in a cluster and no usable kubeconfig "
+                f"({type(e).__name__}); run inside the cluster or set KUBECONFIG"
+            ) from e
+    return client.ApiClient(configuration)

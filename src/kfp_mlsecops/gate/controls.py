@@ -1,0 +1,147 @@
+"""The gate's controls: each evaluates one check into a record and never raises."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Union
+
+from kfp_mlsecops import constants as c
+from kfp_mlsecops.gate._json import one_line
+from kfp_mlsecops.gate.policy import Policy
+from kfp_mlsecops.gate.results import RobustnessResults
+from kfp_mlsecops.signing import verify_model
+
+#: What a control measured or required: a number, a string (e.g. a digest) or nothing.
+Value = Union[float, str, None]
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """One evaluated control: what was measured, against what, and whether it passed."""
+
+    id: str
+    description: str
+    measured: Value
+    threshold: Value
+    passed: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the control as a JSON-ready dict."""
+        return {
+            "id": self.id,
+            "description": self.description,
+            "measured": self.measured,
+            "threshold": self.threshold,
+            "passed": self.passed,
+            "detail": self.detail,
+        }
+
+
+def evaluate(
+    control_id: str,
+    description: str,
+    threshold: Value,
+    check: Callable[[], tuple[Value, bool, str]],
+) -> ControlResult:
+    """Run ``check`` (-> measured, passed, detail); any exception becomes a failed control."""
+    try:
+        measured, passed, detail = check()
+    except Exception as e:  # noqa: BLE001 - a control that cannot be evaluated fails, never skips
+        return ControlResult(control_id, description, None, threshold, False, one_line(e))
+    return ControlResult(control_id, description, measured, threshold, passed is True, detail)
+
+
+def signature_control(
+    *,
+    model_dir: str | os.PathLike[str],
+    signature_path: str | os.PathLike[str],
+    public_key_path: str | os.PathLike[str],
+) -> tuple[ControlResult, str | None]:
+    """Verify the model signature; return the control and the verified digest (None if failed)."""
+    verified: list[str] = []
+
+    def check() -> tuple[Value, bool, str]:
+        digest = verify_model(model_dir, signature_path, public_key_path=public_key_path)
+        verified.append(digest)
+        return digest, True, f"signature '{signature_path}' verifies against '{public_key_path}'"
+
+    control = evaluate(
+        c.CONTROL_SIGNATURE,
+        "model files match a signature made with the trusted key",
+        "valid signature",
+        check,
+    )
+    return control, (verified[0] if control.passed and verified else None)
+
+
+def clean_accuracy_control(
+    results: Callable[[], RobustnessResults], policy: Policy
+) -> ControlResult:
+    """Check clean accuracy against ``policy.min_clean_accuracy``."""
+
+    def check() -> tuple[Value, bool, str]:
+        measured = results().clean_accuracy
+        passed = measured >= policy.min_clean_accuracy
+        relation = ">=" if passed else "<"
+        return measured, passed, f"{measured:.4f} {relation} {policy.min_clean_accuracy:.4f}"
+
+    return evaluate(
+        c.CONTROL_CLEAN_ACCURACY,
+        "accuracy on clean test data meets the policy minimum",
+        policy.min_clean_accuracy,
+        check,
+    )
+
+
+def robust_accuracy_control(
+    results: Callable[[], RobustnessResults], policy: Policy
+) -> ControlResult:
+    """Check robust accuracy of the policy's attack and epsilon against its minimum."""
+
+    def check() -> tuple[Value, bool, str]:
+        measured = results().robust_accuracy(policy.robust_attack, policy.robust_epsilon)
+        passed = measured >= policy.min_robust_accuracy
+        relation = ">=" if passed else "<"
+        return measured, passed, f"{measured:.4f} {relation} {policy.min_robust_accuracy:.4f}"
+
+    return evaluate(
+        c.CONTROL_ROBUST_ACCURACY,
+        f"accuracy under {policy.robust_attack} at epsilon {policy.robust_epsilon:g} meets the "
+        "policy minimum",
+        policy.min_robust_accuracy,
+        check,
+    )
+
+
+def evidence_binding_control(
+    results: Callable[[], RobustnessResults], verified_digest: str | None
+) -> ControlResult:
+    """Check that the robustness results were computed on the verified model."""
+
+    def check() -> tuple[Value, bool, str]:
+        if verified_digest is None:
+            return None, False, "no verified model digest (the signature control failed)"
+        claimed = results().model_digest
+        if claimed is None:
+            return (
+                None,
+                False,
+                "results carry no model_digest, so they cannot be bound to the model",
+            )
+        if claimed != verified_digest:
+            return (
+                claimed,
+                False,
+                "results were computed on a different model than the one verified",
+            )
+        return claimed, True, "results name the verified model digest"
+
+    return evaluate(
+        c.CONTROL_EVIDENCE_BINDING,
+        "robustness results were computed on the verified model (digests equal)",
+        verified_digest if verified_digest is not None else "verified model digest",
+        check,
+    )

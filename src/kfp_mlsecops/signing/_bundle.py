@@ -1,0 +1,124 @@
+"""Reading the OMS statement out of a key-signed Sigstore bundle (shared by sign and verify).
+
+Only the payload is read here; whether its signature is valid is model-signing's job, and callers
+must call :func:`signed_statement` only on a bundle that has been verified or that they just made.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from kfp_mlsecops.signing._contract import HASH_ALGORITHM, Resource, one_line
+
+BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+IN_TOTO_STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+OMS_PREDICATE_TYPE = "https://model_signing/signature/v1.0"
+
+_HEX64_RE = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class SignedStatement:
+    """The parts of an OMS in-toto statement we rely on (read from a bundle's DSSE payload)."""
+
+    resources: tuple[Resource, ...]
+    serialization: dict[str, Any]
+    subject_name: str
+
+
+def _strict_json(data: bytes | str) -> Any:
+    def _no_constants(token: str) -> Any:
+        raise ValueError(f"non-finite number {token}")
+
+    def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ValueError(f"duplicate key {key!r}")
+            out[key] = value
+        return out
+
+    return json.loads(data, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+
+
+def read_bundle_json(data: bytes) -> dict[str, Any]:
+    """Parse signature-bundle bytes as a strict JSON object (ValueError when they are not)."""
+    try:
+        bundle = _strict_json(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"signature is not JSON ({one_line(e, 120)})") from e
+    if not isinstance(bundle, dict):
+        raise ValueError("signature is not a JSON object (not a Sigstore bundle)")
+    return bundle
+
+
+def signed_statement(bundle: dict[str, Any]) -> SignedStatement:
+    """Extract the OMS statement from a key-signed bundle; ValueError when it is malformed.
+
+    This reads the payload only; it does NOT check the signature. Call it on a bundle that
+    model-signing has already verified, or on one we have just produced.
+    """
+    if bundle.get("mediaType") != BUNDLE_MEDIA_TYPE:
+        raise ValueError(
+            f"bundle media type is {bundle.get('mediaType')!r}, not {BUNDLE_MEDIA_TYPE}"
+        )
+    envelope = bundle.get("dsseEnvelope")
+    if not isinstance(envelope, dict):
+        raise ValueError("bundle has no DSSE envelope")
+    if envelope.get("payloadType") != IN_TOTO_PAYLOAD_TYPE:
+        raise ValueError(f"DSSE payload type is {envelope.get('payloadType')!r}, not in-toto")
+    signatures = envelope.get("signatures")
+    if not isinstance(signatures, list) or len(signatures) != 1:
+        raise ValueError("DSSE envelope must hold exactly one signature")
+    payload = envelope.get("payload")
+    if not isinstance(payload, str):
+        raise ValueError("DSSE payload is missing")
+    try:
+        statement = _strict_json(base64.b64decode(payload, validate=True))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
+        raise ValueError(f"DSSE payload is not base64 JSON ({one_line(e, 120)})") from e
+    if not isinstance(statement, dict) or statement.get("_type") != IN_TOTO_STATEMENT_TYPE:
+        raise ValueError("payload is not an in-toto v1 statement")
+    if statement.get("predicateType") != OMS_PREDICATE_TYPE:
+        raise ValueError(
+            f"predicate type {statement.get('predicateType')!r} is not {OMS_PREDICATE_TYPE}"
+        )
+    subjects = statement.get("subject")
+    if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], dict):
+        raise ValueError("statement must have exactly one subject")
+    predicate = statement.get("predicate")
+    if not isinstance(predicate, dict):
+        raise ValueError("statement has no predicate")
+    serialization = predicate.get("serialization")
+    raw_resources = predicate.get("resources")
+    if not isinstance(serialization, dict) or not isinstance(raw_resources, list):
+        raise ValueError("predicate lacks serialization or resources")
+    resources: list[Resource] = []
+    for item in raw_resources:
+        if not isinstance(item, dict):
+            raise ValueError("a signed resource is not an object")
+        name, algorithm, digest = item.get("name"), item.get("algorithm"), item.get("digest")
+        if not isinstance(name, str) or not name:
+            raise ValueError("a signed resource has no name")
+        if (
+            algorithm != HASH_ALGORITHM
+            or not isinstance(digest, str)
+            or not _HEX64_RE.fullmatch(digest)
+        ):
+            raise ValueError(f"signed resource '{name}' is not a sha256 digest")
+        resources.append((name, algorithm, digest))
+    names = [r[0] for r in resources]
+    if len(set(names)) != len(names):
+        raise ValueError("signed resources list a file twice")
+    subject_name = subjects[0].get("name")
+    return SignedStatement(
+        resources=tuple(sorted(resources)),
+        serialization=serialization,
+        subject_name=subject_name if isinstance(subject_name, str) else "",
+    )

@@ -1,0 +1,48 @@
+"""Export a trained Keras model as the TF SavedModel KServe's TensorFlow runtime serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kfp_mlsecops import constants as C
+from kfp_mlsecops.errors import TrainingError
+
+_MAX_EXPORT_DIFF = 1e-5
+
+
+def export_savedmodel(model: Any, path: Path, *, probe: np.ndarray) -> None:
+    """Write ``model`` to ``path`` with one ``serving_default`` signature, then verify it.
+
+    The signature takes one float32 input named ``inputs`` and returns ``probabilities``. The
+    export is reloaded and run on ``probe``; a mismatch with Keras raises TrainingError.
+    """
+    import keras
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, *probe.shape[1:]), tf.float32, name=C.SERVING_INPUT_NAME)
+
+    def serve(inputs: Any) -> dict[str, Any]:
+        return {C.SERVING_OUTPUT_NAME: model(inputs, training=False)}
+
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(name=C.SERVING_SIGNATURE, fn=serve, input_signature=[spec])
+        archive.write_out(str(path), verbose=False)
+        served = tf.saved_model.load(str(path)).signatures[C.SERVING_SIGNATURE]
+        got = served(**{C.SERVING_INPUT_NAME: tf.constant(probe)})[C.SERVING_OUTPUT_NAME].numpy()
+    except Exception as e:  # noqa: BLE001 - any export failure means no servable model
+        raise TrainingError(
+            f"model export to '{path}': {type(e).__name__}: {e}".splitlines()[0]
+            + "; check the model and free disk space"
+        ) from e
+    want = np.asarray(model(probe, training=False))
+    diff = float(np.max(np.abs(got - want))) if probe.size else 0.0
+    if not diff <= _MAX_EXPORT_DIFF:
+        raise TrainingError(
+            f"model export to '{path}': SavedModel output differs from Keras by {diff:.3g} "
+            f"(> {_MAX_EXPORT_DIFF}); do not serve this export"
+        )

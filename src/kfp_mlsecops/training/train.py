@@ -1,0 +1,260 @@
+"""Train the model on a validated split and write the servable, signed-to-be model directory."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kfp_mlsecops import constants as C
+from kfp_mlsecops._io import sha256_file, write_json_atomic
+from kfp_mlsecops.data.split_io import Split, load_split
+from kfp_mlsecops.errors import InvalidInputError, TrainingError
+from kfp_mlsecops.training._architecture import architecture_for, build_model
+from kfp_mlsecops.training._export import export_savedmodel
+from kfp_mlsecops.training.model_io import load_model
+from kfp_mlsecops.training.provenance import build_provenance
+
+__all__ = ["TrainResult", "check_losses", "train_model"]
+
+_PROBE_SAMPLES = 8
+_PREDICT_BATCH = 1024
+_MAX_RELOAD_DIFF = 1e-6
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Test-set metrics of a trained model and the provenance written next to it."""
+
+    accuracy: float
+    loss: float
+    confusion_matrix: list[list[int]]
+    labels: list[str]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def train_model(
+    *,
+    train_path: str | os.PathLike[str],
+    test_path: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str],
+    epochs: int = 5,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    data_digest: str = "",
+) -> TrainResult:
+    """Train a CNN (image splits) or MLP (tabular splits) and write ``model_dir``.
+
+    ``model_dir`` receives ``1/`` (TF SavedModel for KServe), ``model.keras`` and
+    ``provenance.json``; it is assembled in a temporary sibling folder and renamed into place, so a
+    failure leaves no partial model. Raises InvalidInputError for bad parameters and TrainingError
+    when the data do not fit together or training diverges.
+    """
+    _check_parameters(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    train, test = load_split(train_path), load_split(test_path)
+    _check_splits(train, test, train_path=train_path, test_path=test_path)
+
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    try:
+        model = build_model(
+            x_train=train.x, n_classes=train.n_classes, lower=train.lower, upper=train.upper
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=["accuracy"],
+        )
+        history = model.fit(
+            train.x,
+            train.y,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=True,
+            verbose=0,
+            callbacks=[keras.callbacks.TerminateOnNaN()],
+        )
+        probabilities = np.asarray(model.predict(test.x, batch_size=_PREDICT_BATCH, verbose=0))
+    except TrainingError as e:
+        raise TrainingError(f"split '{train_path}': {e}") from e
+    except Exception as e:  # noqa: BLE001 - any framework failure means no model
+        detail = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        raise TrainingError(
+            f"training on '{train_path}' failed ({detail}); check the split and parameters"
+        ) from e
+
+    losses = [float(v) for v in history.history.get("loss", [])]
+    check_losses(losses, epochs=epochs, train_path=train_path)
+    accuracy, loss, matrix = _score(probabilities, test.y, test.n_classes)
+    if not (math.isfinite(loss) and np.isfinite(probabilities).all()):
+        raise TrainingError(
+            f"evaluation on '{test_path}': non-finite loss or predictions; lower learning_rate"
+        )
+
+    provenance = build_provenance(
+        data_digest=data_digest,
+        parameters={
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": float(learning_rate),
+            "seed": seed,
+        },
+        architecture=architecture_for(train.x),
+        input_shape=tuple(train.x.shape[1:]),
+        n_classes=train.n_classes,
+        lower=train.lower,
+        upper=train.upper,
+        metrics={"accuracy": accuracy, "loss": loss, "train_loss": losses[-1]},
+        split_sha256={"train": sha256_file(train_path), "test": sha256_file(test_path)},
+        samples={"train": len(train.y), "test": len(test.y)},
+    )
+    _write_model_dir(model, Path(model_dir), provenance=provenance, probe=test.x[:_PROBE_SAMPLES])
+    return TrainResult(
+        accuracy=accuracy,
+        loss=loss,
+        confusion_matrix=matrix,
+        labels=[str(i) for i in range(test.n_classes)],
+        provenance=provenance,
+    )
+
+
+def check_losses(losses: list[float], *, epochs: int, train_path: str | os.PathLike[str]) -> None:
+    """Raise TrainingError unless each epoch has a finite loss (TerminateOnNaN stops early)."""
+    if len(losses) != epochs or not all(math.isfinite(v) for v in losses):
+        raise TrainingError(
+            f"training on '{train_path}': loss became non-finite after {len(losses)} of {epochs} "
+            f"epochs ({losses[-1:]}); lower learning_rate or check the data for extreme values"
+        )
+
+
+def _check_parameters(*, epochs: int, batch_size: int, learning_rate: float, seed: int) -> None:
+    def is_int(value: object) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    if not is_int(epochs) or epochs < 1:
+        raise InvalidInputError(f"epochs={epochs!r}: must be an integer >= 1")
+    if not is_int(batch_size) or batch_size < 1:
+        raise InvalidInputError(f"batch_size={batch_size!r}: must be an integer >= 1")
+    if (
+        isinstance(learning_rate, bool)
+        or not isinstance(learning_rate, (int, float, np.floating))
+        or not 0.0 < float(learning_rate) < 1.0
+    ):
+        raise InvalidInputError(
+            f"learning_rate={learning_rate!r}: must be a number with 0 < lr < 1"
+        )
+    if not is_int(seed) or not 0 <= seed < 2**32:
+        raise InvalidInputError(f"seed={seed!r}: must be an integer in [0, 2**32)")
+
+
+def _check_splits(
+    train: Split,
+    test: Split,
+    *,
+    train_path: str | os.PathLike[str],
+    test_path: str | os.PathLike[str],
+) -> None:
+    for split, path in ((train, train_path), (test, test_path)):
+        if split.x.ndim not in (2, 4):
+            raise TrainingError(
+                f"split '{path}': x has shape {split.x.shape}; "
+                "expected (N, H, W, C) images or (N, F) tables"
+            )
+        if len(split.y) == 0 or split.y.shape != (len(split.x),):
+            raise TrainingError(
+                f"split '{path}': {len(split.x)} inputs but labels shaped {split.y.shape}; "
+                "regenerate the split"
+            )
+        if split.n_classes < 2 or split.y.min() < 0 or split.y.max() >= split.n_classes:
+            raise TrainingError(
+                f"split '{path}': labels must lie in 0..{split.n_classes - 1} with n_classes >= 2"
+            )
+        if not (
+            math.isfinite(split.lower) and math.isfinite(split.upper) and split.lower < split.upper
+        ):
+            raise TrainingError(
+                f"split '{path}': invalid input range [{split.lower}, {split.upper}]"
+            )
+        if not np.isfinite(split.x).all():
+            raise TrainingError(f"split '{path}': x has non-finite values; run validate_data first")
+    if train.x.shape[1:] != test.x.shape[1:]:
+        raise TrainingError(
+            f"splits '{train_path}' and '{test_path}': input shapes {train.x.shape[1:]} and "
+            f"{test.x.shape[1:]} differ; use splits from one validate_data run"
+        )
+    if (train.n_classes, train.lower, train.upper) != (test.n_classes, test.lower, test.upper):
+        raise TrainingError(
+            f"splits '{train_path}' and '{test_path}': n_classes or input range differ; "
+            "use splits from one validate_data run"
+        )
+
+
+def _score(
+    probabilities: np.ndarray, y: np.ndarray, n_classes: int
+) -> tuple[float, float, list[list[int]]]:
+    predicted = probabilities.argmax(axis=1)
+    accuracy = float(np.mean(predicted == y))
+    picked = probabilities[np.arange(len(y)), y].astype(np.float64)
+    loss = float(np.mean(-np.log(np.clip(picked, 1e-7, 1.0))))
+    counts = np.bincount(y * n_classes + predicted, minlength=n_classes * n_classes)
+    matrix = counts.reshape(n_classes, n_classes).astype(int).tolist()
+    return accuracy, loss, matrix
+
+
+def _write_model_dir(
+    model: Any, target: Path, *, provenance: dict[str, Any], probe: np.ndarray
+) -> None:
+    if target.exists() and not target.is_dir():
+        raise InvalidInputError(
+            f"model_dir '{target}': exists and is not a directory; pass a folder path"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        export_savedmodel(model, staging / C.SAVEDMODEL_VERSION_DIR, probe=probe)
+        keras_file = staging / C.KERAS_FILE
+        try:
+            model.save(keras_file)
+        except Exception as e:  # noqa: BLE001
+            raise TrainingError(
+                f"model '{keras_file}': cannot be saved ({type(e).__name__}); check disk space"
+            ) from e
+        reloaded = load_model(keras_file)
+        diff = float(np.max(np.abs(np.asarray(reloaded(probe)) - np.asarray(model(probe)))))
+        if not diff <= _MAX_RELOAD_DIFF:
+            raise TrainingError(
+                f"model '{keras_file}': reloaded model differs by {diff:.3g}; do not use it"
+            )
+        write_json_atomic(staging / C.PROVENANCE_FILE, provenance)
+        # mkdtemp/mkstemp create owner-only modes; the serving and signing steps may run as others.
+        os.chmod(staging / C.PROVENANCE_FILE, 0o644)
+        os.chmod(staging, 0o755)  # noqa: S103 - a model dir is world-readable, not writable
+        _replace_dir(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Move ``staging`` to ``target``; an existing ``target`` is swapped out, then deleted."""
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    retired = staging.with_name(staging.name + ".old")
+    os.replace(target, retired)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,127 @@
+"""The mlsecops command line: help, argument errors, token handling, submit failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kfp_mlsecops.cli.main import EXIT_ERROR, EXIT_USAGE, main
+from kfp_mlsecops.cli.submit import TOKEN_ENV, resolve_token
+
+
+def _mlsecops(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("mlsecops")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["compile"], ["submit"]])
+def test_every_command_has_help(command):
+    out = _mlsecops(*command, "--help")
+    assert out.returncode == 0
+    assert "usage: mlsecops" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--min-robust-accuracy", "1.5"], "outside [0, 1]"),
+        (["--min-clean-accuracy", "-0.1"], "outside [0, 1]"),
+        (["--min-clean-accuracy", "nan"], "not a finite number"),
+        (["--eps", "0.1,-0.2"], "epsilons must be >= 0"),
+        (["--eps", "0.1,abc"], "not a number"),
+        (["--epochs", "0"], "must be >= 1"),
+    ],
+)
+def test_run_rejects_bad_parameters_before_doing_anything(args, needle, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--output-dir", str(tmp_path / "out"), *args])
+    assert exit_info.value.code == EXIT_USAGE
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_with_missing_key_file_is_one_clear_line(tmp_path, capsys):
+    missing = tmp_path / "nope.pem"
+    code = main(
+        [
+            "run",
+            "--output-dir",
+            str(tmp_path),
+            "--private-key",
+            str(missing),
+            "--public-key",
+            str(missing),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_ERROR
+    assert err.count("\n") == 0
+    assert f"key file '{missing}': not found" in err
+
+
+def test_run_with_only_one_key_is_refused(tmp_path, capsys):
+    key = tmp_path / "k.pem"
+    key.write_text("x")
+    assert main(["run", "--output-dir", str(tmp_path), "--private-key", str(key)]) == EXIT_ERROR
+    assert "give both --private-key and --public-key" in capsys.readouterr().err
+
+
+def test_token_resolution_order(tmp_path, monkeypatch):
+    sa = tmp_path / "token"
+    sa.write_text("from-file\n")
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    assert resolve_token(None, sa_token_path=sa) == "from-file"
+    monkeypatch.setenv(TOKEN_ENV, "from-env")
+    assert resolve_token(None, sa_token_path=sa) == "from-env"
+    assert resolve_token("explicit", sa_token_path=sa) == "explicit"
+    monkeypatch.delenv(TOKEN_ENV)
+    assert resolve_token(None, sa_token_path=tmp_path / "absent") is None
+
+
+def test_submit_to_unreachable_host_fails_in_one_line_without_leaking_the_token(capsys):
+    secret = "s3cr3t-token-value"
+    code = main(
+        [
+            "submit",
+            "--host",
+            "http://127.0.0.1:9",
+            "--namespace",
+            "ns",
+            "--experiment",
+            "e",
+            "--token",
+            secret,
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_ERROR
+    assert err.startswith("mlsecops submit: error: submit to 'http://127.0.0.1:9' failed")
+    assert err.count("\n") == 0
+    assert secret not in err
+
+
+def test_submit_rejects_a_host_without_scheme(capsys):
+    code = main(["submit", "--host", "kf.example", "--namespace", "n", "--experiment", "e"])
+    assert code == EXIT_ERROR
+    assert "must start with http:// or https://" in capsys.readouterr().err
+
+
+def test_submit_rejects_a_missing_package(tmp_path, capsys):
+    code = main(
+        [
+            "submit",
+            "--host",
+            "http://127.0.0.1:9",
+            "--namespace",
+            "n",
+            "--experiment",
+            "e",
+            "--package",
+            str(tmp_path / "x.yaml"),
+        ]
+    )
+    assert code == EXIT_ERROR
+    assert "run 'mlsecops compile'" in capsys.readouterr().err

@@ -1,0 +1,126 @@
+"""The compiled YAML: valid KFP specs, secrets mounted only where needed, stable, TF-free."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from google.protobuf import json_format
+from kfp import components as kfp_components
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from kfp_mlsecops.constants import SIGNING_KEY_MOUNT, VERIFY_KEY_MOUNT
+from kfp_mlsecops.pipelines.compiling import (
+    COMPONENT_NAMES,
+    PIPELINE_YAML,
+    compile_all,
+    stale_files,
+)
+
+
+@pytest.fixture(scope="module")
+def documents() -> list[dict]:
+    return list(yaml.safe_load_all(PIPELINE_YAML.read_text()))
+
+
+def test_pipeline_yaml_parses_into_pipeline_and_platform_spec(documents):
+    assert len(documents) == 2
+    spec = json_format.ParseDict(documents[0], pipeline_spec_pb2.PipelineSpec())
+    assert spec.pipeline_info.name == "secure-training"
+    tasks = set(spec.root.dag.tasks)
+    assert tasks == {"validate-data", "train", "attack-test", "sign-model", "gate", "deploy"}
+    platform = json_format.ParseDict(documents[1], pipeline_spec_pb2.PlatformSpec())
+    assert "kubernetes" in platform.platforms
+
+
+def test_only_sign_task_mounts_the_signing_secret(documents):
+    executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    with_secret = {name for name, cfg in executors.items() if cfg.get("secretAsVolume")}
+    assert with_secret == {"exec-sign-model"}
+    (mount,) = executors["exec-sign-model"]["secretAsVolume"]
+    assert mount["mountPath"] == SIGNING_KEY_MOUNT
+    assert mount["secretNameParameter"] == {"componentInputParameter": "signing_key_secret"}
+    assert mount["optional"] is False
+
+
+def test_only_gate_mounts_the_verify_key(documents):
+    executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    with_cm = {name for name, cfg in executors.items() if cfg.get("configMapAsVolume")}
+    assert with_cm == {"exec-gate"}
+    (mount,) = executors["exec-gate"]["configMapAsVolume"]
+    assert mount["mountPath"] == VERIFY_KEY_MOUNT
+
+
+def test_decisions_are_never_served_from_cache(documents):
+    tasks = documents[0]["root"]["dag"]["tasks"]
+    for name in ("sign-model", "gate", "deploy"):
+        assert tasks[name]["cachingOptions"].get("enableCache", False) is False, name
+
+
+def test_deploy_depends_on_the_gate_outputs(documents):
+    deploy = documents[0]["root"]["dag"]["tasks"]["deploy"]
+    inputs = deploy["inputs"]
+    assert inputs["artifacts"]["decision"]["taskOutputArtifact"]["producerTask"] == "gate"
+    digest = inputs["parameters"]["verified_digest"]["taskOutputParameter"]
+    assert digest == {"outputParameterKey": "model_digest", "producerTask": "gate"}
+
+
+def test_components_use_the_project_image_without_installing_kfp(documents):
+    for name, executor in documents[0]["deploymentSpec"]["executors"].items():
+        container = executor["container"]
+        assert container["image"].startswith("ghcr.io/kfp-mlsecops/kfp-mlsecops:"), name
+        assert "pip install" not in " ".join(container["command"]), name
+
+
+def test_committed_yaml_is_current_and_compile_is_byte_stable(tmp_path):
+    assert stale_files() == {}, "run 'make compile' and commit the result"
+    first = compile_all(tmp_path / "a" / "pipelines", tmp_path / "a" / "components")
+    second = compile_all(tmp_path / "b" / "pipelines", tmp_path / "b" / "components")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_stale_yaml_is_detected(tmp_path):
+    written = compile_all(tmp_path / "pipelines", tmp_path / "components")
+    written[0].write_text(written[0].read_text().replace("secure-training", "tampered"))
+    stale = stale_files(tmp_path / "pipelines", tmp_path / "components")
+    assert list(stale) == [written[0]]
+    assert "tampered" in stale[written[0]]
+
+
+@pytest.mark.parametrize("name", COMPONENT_NAMES)
+def test_component_yaml_loads_for_users(name, repo_root: Path):
+    component = kfp_components.load_component_from_file(
+        str(repo_root / "components" / name / "component.yaml")
+    )
+    assert component.name == name.replace("_", "-")
+
+
+def test_no_key_material_in_compiled_yaml(repo_root: Path):
+    for path in [PIPELINE_YAML, *(repo_root / "components").glob("*/component.yaml")]:
+        text = path.read_text()
+        assert "PRIVATE KEY" not in text and "BEGIN " not in text, path
+
+
+def test_importing_pipelines_does_not_load_tensorflow():
+    code = (
+        "import sys, kfp_mlsecops.pipelines, kfp_mlsecops.components, kfp_mlsecops.cli.main;"
+        "bad = sorted(m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules);"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_key_path_defaults_match_the_mount_constants():
+    import inspect
+
+    from kfp_mlsecops.components import gate, sign_model
+    from kfp_mlsecops.constants import SIGNING_KEY_FILE, VERIFY_KEY_FILE
+
+    sign_default = inspect.signature(sign_model.python_func).parameters["private_key_path"].default
+    gate_default = inspect.signature(gate.python_func).parameters["public_key_path"].default
+    assert sign_default == f"{SIGNING_KEY_MOUNT}/{SIGNING_KEY_FILE}"
+    assert gate_default == f"{VERIFY_KEY_MOUNT}/{VERIFY_KEY_FILE}"
