@@ -1,4 +1,4 @@
-"""manifests/: every folder builds with the real `kubectl kustomize`, offline, into what we expect."""
+"""manifests/: every folder builds with the real `kubectl kustomize`, offline, as expected."""
 
 from __future__ import annotations
 
