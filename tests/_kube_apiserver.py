@@ -109,27 +109,34 @@ class KubeApiServer:
 
 def build_apiserver() -> Path:
     """Build the server with build.sh (a no-op when cached) and return the binary path."""
+    build_sh = INFRA_DIR / "build.sh"
+    # Own process group, so a timeout stops `go build` and the compilers too, not just bash.
+    process = subprocess.Popen(
+        ["bash", str(build_sh)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        result = subprocess.run(
-            ["bash", str(INFRA_DIR / "build.sh")],
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT_S,
-            check=False,
-        )
+        stdout, stderr = process.communicate(timeout=BUILD_TIMEOUT_S)
     except subprocess.TimeoutExpired as e:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         raise KubeApiServerError(
-            f"{INFRA_DIR / 'build.sh'}: no result after {BUILD_TIMEOUT_S:.0f} s; "
-            "run it by hand to see where it stalls"
+            f"{build_sh}: no result after {BUILD_TIMEOUT_S:.0f} s; run it by hand to see where "
+            "it stalls"
         ) from e
-    if result.returncode != 0:
+    lines = stdout.strip().splitlines()
+    if process.returncode != 0 or not lines:
         raise KubeApiServerError(
-            f"{INFRA_DIR / 'build.sh'} failed (exit {result.returncode}); "
-            f"last output: {result.stderr.strip()[-2000:]}"
+            f"{build_sh} failed (exit {process.returncode}); run it by hand; last output: "
+            f"{stderr.strip()[-2000:]}"
         )
-    binary = Path(result.stdout.strip().splitlines()[-1])
+    binary = Path(lines[-1])
     if not os.access(binary, os.X_OK):
-        raise KubeApiServerError(f"build.sh printed {binary}, which is not an executable file")
+        raise KubeApiServerError(f"{build_sh} printed {binary}, which is not an executable file")
     return binary
 
 
@@ -141,6 +148,7 @@ def start_kube_apiserver() -> KubeApiServer:
         try:
             _wait_ready(server)
             _install_fixtures(server)
+            _write_kubeconfig(server)
         except _PortTaken:
             server.stop()
             if attempt == START_ATTEMPTS:
@@ -152,7 +160,6 @@ def start_kube_apiserver() -> KubeApiServer:
         except BaseException:
             server.stop()
             raise
-        _write_kubeconfig(server)
         return server
     raise AssertionError("unreachable")
 

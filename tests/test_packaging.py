@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _package_dirs() -> set[str]:

@@ -7,9 +7,10 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import REPO
 
 from kfp_mlsecops.signing import generate_key_pair
+
+REPO = Path(__file__).resolve().parents[2]
 
 KUBECTL = shutil.which("kubectl")
 
