@@ -8,7 +8,7 @@ PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q
 DEMO_DIR ?= demo-output
 IMAGE ?= ghcr.io/kfp-mlsecops/kfp-mlsecops:0.1.0
 
-.PHONY: help venv dev demo test pytest compile check-compiled lint reformat image clean
+.PHONY: help venv dev demo test test-deps test-debs test-apiserver pytest compile check-compiled lint reformat image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo ">> creating $(VENV) and installing kfp-mlsecops with pinned, tested versions (first time: ~1-2 min)"
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install python3-venv (Debian: apt-get install python3-venv)"; exit 1; }
 	@$(PIP_INSTALL) --upgrade pip
-	@$(PIP_INSTALL) -c constraints.txt -e ".[runtime,dev]"
+	@$(PIP_INSTALL) -c constraints.txt -e ".[runtime,dev,serving]"
 	@touch $@
 
 venv: $(STAMP) ## create .venv with the pinned, tested dependency set
@@ -27,7 +27,28 @@ dev: venv ## same as venv (editable install with dev tools)
 demo: venv ## run the whole secure pipeline locally on the built-in digits data
 	@$(BIN)/mlsecops run --output-dir $(DEMO_DIR)
 
-test: venv check-compiled lint pytest ## lint, check compiled YAML, run every test
+test: venv test-deps check-compiled lint pytest ## lint, check compiled YAML, run every test
+
+# tests/monitoring runs Debian's Prometheus (with promtool) and Pushgateway for real, on loopback
+# ports of its own; the packages' service scripts play no part. shellcheck checks the kind script.
+TEST_DEB_PACKAGES := prometheus prometheus-pushgateway shellcheck
+TEST_BINARIES := /usr/bin/prometheus /usr/bin/promtool /usr/bin/prometheus-pushgateway /usr/bin/shellcheck
+
+test-deps: test-debs test-apiserver ## install/build what the tests run: Debian packages, a real kube-apiserver
+
+test-apiserver: ## build the test kube-apiserver from Go modules (cached; cold: ~5 min on 2 cores)
+	@command -v go >/dev/null || { echo "error: Go is needed to build the test kube-apiserver (tests/infra/apiserver)"; exit 1; }
+	@echo ">> building the test kube-apiserver (cached after the first build)"
+	@tests/infra/apiserver/build.sh >/dev/null
+
+test-debs:
+	@missing=""; for b in $(TEST_BINARIES); do [ -x "$$b" ] || missing="$$missing $$b"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else echo "error: the tests need$$missing; install them: sudo apt-get install -y --no-install-recommends $(TEST_DEB_PACKAGES)"; exit 1; fi; \
+	command -v apt-get >/dev/null || { echo "error: the tests need$$missing and apt-get is not available; install Prometheus $(TEST_DEB_PACKAGES) so those paths exist"; exit 1; }; \
+	echo ">> installing $(TEST_DEB_PACKAGES) with apt-get (missing:$$missing)"; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $(TEST_DEB_PACKAGES)
 
 pytest: venv
 	@$(BIN)/python -m pytest

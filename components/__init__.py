@@ -1,13 +1,22 @@
-"""The six kfp-mlsecops components, importable without TensorFlow.
+"""The seven kfp-mlsecops components, importable without TensorFlow.
 
 Each is a thin ``@dsl.component`` over a pure-Python core in ``kfp_mlsecops.<area>``.
 """
 
 from kfp_mlsecops.components.attack_test import attack_test
+from kfp_mlsecops.components.attest_robustness import attest_robustness
 from kfp_mlsecops.components.deploy import deploy
 from kfp_mlsecops.components.gate import gate
 from kfp_mlsecops.components.sign_model import sign_model
 from kfp_mlsecops.components.train import train
 from kfp_mlsecops.components.validate_data import validate_data
 
-__all__ = ["attack_test", "deploy", "gate", "sign_model", "train", "validate_data"]
+__all__ = [
+    "attack_test",
+    "attest_robustness",
+    "deploy",
+    "gate",
+    "sign_model",
+    "train",
+    "validate_data",
+]

@@ -13,7 +13,15 @@ from kfp_mlsecops.pipelines.secure_training import secure_training
 
 __all__ = ["COMPONENT_NAMES", "PIPELINE_YAML", "compile_all", "stale_files"]
 
-COMPONENT_NAMES = ("validate_data", "train", "attack_test", "sign_model", "gate", "deploy")
+COMPONENT_NAMES = (
+    "validate_data",
+    "train",
+    "attack_test",
+    "attest_robustness",
+    "sign_model",
+    "gate",
+    "deploy",
+)
 _PIPELINES_DIR = Path(__file__).resolve().parent
 _COMPONENTS_DIR = Path(_components.__file__).resolve().parent
 #: The committed, compiled secure-training pipeline (shipped inside the package too).

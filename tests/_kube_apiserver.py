@@ -303,7 +303,8 @@ def _wait_established(
             plural="customresourcedefinitions",
             name=name,
         )
-        conditions = crd.get("status", {}).get("conditions", [])
+        # A just-created CRD has "status": {"conditions": null, ...}.
+        conditions = (crd.get("status") or {}).get("conditions") or []
         if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
             return
         _pause_or_fail(server, waiting_for=f"CRD {name} to be Established")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 #: Upstream model-transparency test vectors, laid beside the repo as ../shared (read-only).
 FIXTURES = REPO.parent / "shared" / "fixtures" / "model-transparency"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# A real kube-apiserver (built from Go modules, see tests/infra/apiserver) as a session fixture.
+from _kube_apiserver import kube_apiserver  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
-"""KFP component: measure adversarial robustness (FGSM, PGD) over a list of epsilons."""
+"""KFP component: measure adversarial robustness over a list of epsilons (fast or reliable tier)."""
 
 # No `from __future__ import annotations`: KFP reads the real annotation objects.
 from typing import List
 
 from kfp import dsl
-from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
+from kfp.dsl import HTML, Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
 from kfp_mlsecops.components._image import IMAGE
 
@@ -16,25 +16,44 @@ def attack_test(
     metrics: Output[Metrics],
     results: Output[Artifact],
     report: Output[Markdown],
+    html_report: Output[HTML],
     epsilons: List[float] = [0.05, 0.1, 0.2],  # noqa: B006 - KFP reads the default from here
+    tier: str = "fast",
     pgd_steps: int = 20,
     batch_size: int = 256,
     max_samples: int = 0,
     seed: int = 0,
+    pushgateway_url: str = "",
+    run_id: str = "",
+    pipeline_name: str = "secure-training",
 ):
-    """Attack ``model`` on ``test_data``; fails if an evaluation invariant breaks."""
-    from kfp_mlsecops.attacks import robustness_metrics, run_attack_test
+    """Attack ``model`` on ``test_data``; fails if an evaluation invariant breaks.
 
-    outcome = run_attack_test(
-        model_path=model.path,
-        test_path=test_data.path,
-        results_path=results.path,
-        report_md_path=report.path,
-        epsilons=list(epsilons),
-        pgd_steps=pgd_steps,
-        batch_size=batch_size,
-        max_samples=max_samples,
-        seed=seed,
-    )
-    for name, value in robustness_metrics(outcome).items():
+    ``tier`` is ``fast`` (FGSM + PGD) or ``reliable`` (APGD-CE + APGD-T + Square, per-sample worst
+    case). Every number, including the gradient-masking flags as 0/1, is logged to ``metrics``.
+    """
+    from kfp_mlsecops.attacks.html_report import attack_metrics, run_attack_report
+    from kfp_mlsecops.monitoring import record_step
+
+    with record_step(
+        "attack_test",
+        pipeline=pipeline_name,
+        run_id=run_id,
+        pushgateway=pushgateway_url or None,
+        artifacts={"robustness_results": results.path},
+    ):
+        outcome = run_attack_report(
+            model_path=model.path,
+            test_path=test_data.path,
+            results_path=results.path,
+            report_md_path=report.path,
+            html_report_path=html_report.path,
+            epsilons=list(epsilons),
+            tier=tier,
+            pgd_steps=pgd_steps,
+            batch_size=batch_size,
+            max_samples=max_samples,
+            seed=seed,
+        )
+    for name, value in attack_metrics(outcome).items():
         metrics.log_metric(name, value)

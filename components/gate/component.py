@@ -1,7 +1,7 @@
 """KFP component: the deployment gate. Verifies the signature, checks the policy, or raises."""
 
 # No `from __future__ import annotations`: KFP reads the real annotation objects.
-from typing import NamedTuple
+from typing import List, NamedTuple
 
 from kfp import dsl
 from kfp.dsl import Artifact, Input, Markdown, Model, Output
@@ -15,6 +15,7 @@ def gate(
     model: Input[Model],
     signature: Input[Artifact],
     results: Input[Artifact],
+    attestation: Input[Artifact],
     decision: Output[Artifact],
     report: Output[Markdown],
     min_clean_accuracy: float,
@@ -22,30 +23,46 @@ def gate(
     robust_attack: str,
     robust_epsilon: float,
     public_key_path: str = "/etc/mlsecops/verify/public-key.pem",
+    allow_masking_flags: List[str] = [],  # noqa: B006 - KFP reads the default from here
+    pushgateway_url: str = "",
+    run_id: str = "",
+    pipeline_name: str = "secure-training",
 ) -> NamedTuple("GateOutputs", [("model_digest", str)]):
     """Bless the model or raise: any failed control, error or missing input blocks deployment.
 
     The decision (JSON) and its Markdown table are written either way; the task fails when blocked,
-    so nothing downstream runs. Outputs the digest of the model that verified.
+    so nothing downstream runs. ``attestation`` (from attest_robustness) must verify with the same
+    public key and attest exactly ``results``. A raised gradient-masking flag blocks unless it is
+    listed in ``allow_masking_flags`` (then it is reported, waived). Outputs the verified digest.
     """
     from collections import namedtuple
 
     from kfp_mlsecops.gate import Policy, run_gate
+    from kfp_mlsecops.monitoring import record_step
 
-    policy = Policy(
-        min_clean_accuracy=min_clean_accuracy,
-        min_robust_accuracy=min_robust_accuracy,
-        robust_attack=robust_attack,
-        robust_epsilon=robust_epsilon,
-    )
-    blessed = run_gate(
-        model_dir=model.path,
-        signature_path=signature.path,
-        public_key_path=public_key_path,
-        results_path=results.path,
-        policy=policy,
-        decision_json_path=decision.path,
-        decision_md_path=report.path,
-    )
+    with record_step(
+        "gate",
+        pipeline=pipeline_name,
+        run_id=run_id,
+        pushgateway=pushgateway_url or None,
+        artifacts={"gate_decision": decision.path},
+    ):
+        policy = Policy(
+            min_clean_accuracy=min_clean_accuracy,
+            min_robust_accuracy=min_robust_accuracy,
+            robust_attack=robust_attack,
+            robust_epsilon=robust_epsilon,
+            allow_masking_flags=tuple(allow_masking_flags),
+        )
+        blessed = run_gate(
+            model_dir=model.path,
+            signature_path=signature.path,
+            public_key_path=public_key_path,
+            results_path=results.path,
+            attestation_path=attestation.path,
+            policy=policy,
+            decision_json_path=decision.path,
+            decision_md_path=report.path,
+        )
     decision.metadata["model_digest"] = blessed.model_digest
     return namedtuple("GateOutputs", ["model_digest"])(blessed.model_digest)

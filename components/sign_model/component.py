@@ -15,6 +15,9 @@ def sign_model(
     model: Input[Model],
     signature: Output[Artifact],
     private_key_path: str = "/etc/mlsecops/signing/private-key.pem",
+    pushgateway_url: str = "",
+    run_id: str = "",
+    pipeline_name: str = "secure-training",
 ) -> NamedTuple("SignModelOutputs", [("model_digest", str)]):
     """Sign ``model``; the signature bundle is its own artifact, outside the model directory.
 
@@ -22,8 +25,16 @@ def sign_model(
     """
     from collections import namedtuple
 
+    from kfp_mlsecops.monitoring import record_step
     from kfp_mlsecops.signing import sign_model as sign
 
-    digest = sign(model.path, signature.path, private_key_path=private_key_path)
+    with record_step(
+        "sign_model",
+        pipeline=pipeline_name,
+        run_id=run_id,
+        pushgateway=pushgateway_url or None,
+        artifacts=None,
+    ):
+        digest = sign(model.path, signature.path, private_key_path=private_key_path)
     signature.metadata["model_digest"] = digest
     return namedtuple("SignModelOutputs", ["model_digest"])(digest)

@@ -19,23 +19,42 @@ def train(
     batch_size: int = 64,
     learning_rate: float = 0.001,
     seed: int = 0,
+    adversarial: str = "none",
+    adv_epsilon: float = 0.2,
+    adv_steps: int = 10,
+    pushgateway_url: str = "",
+    run_id: str = "",
+    pipeline_name: str = "secure-training",
 ):
     """Train on ``train_data``, evaluate on ``test_data``.
 
-    ``model`` is a folder holding ``1/`` (SavedModel), ``model.keras`` and ``provenance.json``.
+    ``adversarial`` is ``none``, ``pgd`` (PGD-AT, ``adv_steps`` steps) or ``fgsm_rs`` (FGSM with
+    random start), at L-inf budget ``adv_epsilon`` in input units. ``model`` is a folder holding
+    ``1/`` (SavedModel), ``model.keras`` and ``provenance.json``.
     """
+    from kfp_mlsecops.monitoring import record_step
     from kfp_mlsecops.training import train_model
 
-    result = train_model(
-        train_path=train_data.path,
-        test_path=test_data.path,
-        model_dir=model.path,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=seed,
-        data_digest=data_digest,
-    )
+    with record_step(
+        "train",
+        pipeline=pipeline_name,
+        run_id=run_id,
+        pushgateway=pushgateway_url or None,
+        artifacts=None,
+    ):
+        result = train_model(
+            train_path=train_data.path,
+            test_path=test_data.path,
+            model_dir=model.path,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
+            data_digest=data_digest,
+            adversarial=adversarial,
+            adv_epsilon=adv_epsilon,
+            adv_steps=adv_steps,
+        )
     model.metadata.update({"framework": "tensorflow", "format": "savedmodel+keras"})
     metrics.log_metric("accuracy", result.accuracy)
     metrics.log_metric("loss", result.loss)

@@ -25,6 +25,9 @@ def validate_data(
     value_min: float = 0.0,
     value_max: float = 1.0,
     num_classes: int = 0,
+    pushgateway_url: str = "",
+    run_id: str = "",
+    pipeline_name: str = "secure-training",
 ) -> NamedTuple("ValidateDataOutputs", [("data_digest", str)]):
     """Validate ``dataset`` (NPZ/CSV artifact) or ``source`` ("digits" or a path) and split it.
 
@@ -33,23 +36,31 @@ def validate_data(
     from collections import namedtuple
 
     from kfp_mlsecops.data import run_validate_data
+    from kfp_mlsecops.monitoring import record_step
 
-    outcome = run_validate_data(
-        source=source,
-        dataset_path=dataset.path if dataset is not None else None,
-        dataset_format=dataset_format,
-        train_path=train_data.path,
-        test_path=test_data.path,
-        report_json_path=report_json.path,
-        report_md_path=report.path,
-        manifest_path=manifest.path,
-        label_column=label_column,
-        test_fraction=test_fraction,
-        seed=seed,
-        value_min=value_min,
-        value_max=value_max,
-        num_classes=num_classes,
-    )
+    with record_step(
+        "validate_data",
+        pipeline=pipeline_name,
+        run_id=run_id,
+        pushgateway=pushgateway_url or None,
+        artifacts={"validation_report": report_json.path},
+    ):
+        outcome = run_validate_data(
+            source=source,
+            dataset_path=dataset.path if dataset is not None else None,
+            dataset_format=dataset_format,
+            train_path=train_data.path,
+            test_path=test_data.path,
+            report_json_path=report_json.path,
+            report_md_path=report.path,
+            manifest_path=manifest.path,
+            label_column=label_column,
+            test_fraction=test_fraction,
+            seed=seed,
+            value_min=value_min,
+            value_max=value_max,
+            num_classes=num_classes,
+        )
     for artifact in (train_data, test_data, manifest):
         artifact.metadata["digest"] = outcome.data_digest
     return namedtuple("ValidateDataOutputs", ["data_digest"])(outcome.data_digest)

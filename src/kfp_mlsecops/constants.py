@@ -27,6 +27,8 @@ PROVENANCE_FILE = "provenance.json"
 PROVENANCE_SCHEMA = "kfp-mlsecops/provenance/v1"
 #: Provenance key holding the digest of the validated dataset the model was trained on.
 PROVENANCE_DATA_DIGEST = "data_digest"
+#: Provenance key holding how the model was trained against attacks (``{"method": "none"}`` if not).
+PROVENANCE_ADVERSARIAL = "adversarial_training"
 #: The TF Serving signature and its single named input in ``<model>/1/`` (KServe V1 "instances").
 SERVING_SIGNATURE = "serving_default"
 SERVING_INPUT_NAME = "inputs"
@@ -39,10 +41,27 @@ ROBUST_ACCURACY = "robust_accuracy"
 #: Pseudo-attack name for the per-sample worst case over every attack run (metric names, reports).
 WORST_CASE = "worst_case"
 #: Attacks the robustness evaluation knows, by the name used in results and metric keys.
-ATTACK_NAMES = ("fgsm", "pgd")
+ATTACK_NAMES = ("fgsm", "pgd", "pgd_l2", "apgd_ce", "apgd_t", "square")
+#: Evaluation tiers: ``fast`` (every run) and ``reliable`` (AutoAttack-style worst case).
+TIER = "tier"
+TIER_FAST = "fast"
+TIER_RELIABLE = "reliable"
+TIERS = (TIER_FAST, TIER_RELIABLE)
+#: The attacks each tier runs (all L-inf); the worst case is over these.
+TIER_ATTACKS = {TIER_FAST: ("fgsm", "pgd"), TIER_RELIABLE: ("apgd_ce", "apgd_t", "square")}
+#: Results key holding the gradient-masking diagnostics (one object per MASKING_FLAGS id).
+MASKING = "masking"
 #: Invariants every robustness result has checked (listed under "invariants" in the results JSON);
 #: a result that does not list all of them was not produced by a complete evaluation.
 ROBUSTNESS_INVARIANTS = ("linf_ball", "input_range", "eps_zero_equals_clean", "worst_case_monotone")
+#: Gradient-masking flags every robustness result lists under "masking" (issue 3 shared contract;
+#: each becomes a gate control ``masking.<id>``).
+MASKING_FLAGS = (
+    "blackbox_beats_whitebox",
+    "single_step_beats_iterative",
+    "no_convergence_at_large_eps",
+    "degenerate_gradients",
+)
 
 # --- gate decision (the "blessing") -------------------------------------------------------------
 DECISION_SCHEMA = "kfp-mlsecops/gate-decision/v1"
@@ -91,14 +110,54 @@ CONTROL_SIGNATURE = "signature"
 CONTROL_CLEAN_ACCURACY = "clean_accuracy"
 CONTROL_ROBUST_ACCURACY = "robust_accuracy"
 CONTROL_EVIDENCE_BINDING = "evidence_binding"
+#: The signed robustness attestation verifies, names the signed model and attests the gated numbers.
+CONTROL_ROBUSTNESS_ATTESTATION = "robustness_attestation"
+#: The model files carry nothing that runs code when loaded (kfp_mlsecops.safety.scan_model).
+CONTROL_MODEL_SCAN = "model_scan"
+#: Gradient-masking controls are ``masking.<flag id>``, one per MASKING_FLAGS entry.
+CONTROL_MASKING_PREFIX = "masking."
 REQUIRED_CONTROLS = (
     CONTROL_SIGNATURE,
     CONTROL_CLEAN_ACCURACY,
     CONTROL_ROBUST_ACCURACY,
     CONTROL_EVIDENCE_BINDING,
+    CONTROL_ROBUSTNESS_ATTESTATION,
+    CONTROL_MODEL_SCAN,
+    *(CONTROL_MASKING_PREFIX + flag for flag in MASKING_FLAGS),
 )
 #: Annotation on the InferenceService carrying the verified model digest.
 MODEL_DIGEST_ANNOTATION = "mlsecops.kfp.dev/model-digest"
 #: Deploy modes accepted by ``kfp_mlsecops.deploy.run_deploy``.
 DEPLOY_MODE_DRY_RUN = "dry-run"
 DEPLOY_MODE_APPLY = "apply"
+
+# --- signing methods (kfp_mlsecops.signing, mlsecops sign/verify) -------------------------------
+SIGNING_METHOD_KEY = "key"
+SIGNING_METHOD_CERTIFICATE = "certificate"
+SIGNING_METHOD_SIGSTORE = "sigstore"
+SIGNING_METHODS = (SIGNING_METHOD_KEY, SIGNING_METHOD_CERTIFICATE, SIGNING_METHOD_SIGSTORE)
+
+# --- serving (kfp_mlsecops.serving, mlsecops serve) ---------------------------------------------
+#: Per-feature statistics of the training split, saved in the model directory (so the signature
+#: covers them); the verified predictor measures input drift against them.
+REFERENCE_STATS_FILE = "reference_stats.json"
+REFERENCE_STATS_SCHEMA = "kfp-mlsecops/reference-stats/v1"
+#: Where the verified predictor's InferenceService mounts the model signature (and attestation).
+SIGNATURE_MOUNT = "/etc/mlsecops/signature"
+SIGNATURE_FILE = "model.sig"
+ATTESTATION_FILE = "attestation.json"
+#: The verified predictor image (``docker build --target predictor``); pin a digest when deploying.
+DEFAULT_PREDICTOR_IMAGE = "ghcr.io/kfp-mlsecops/kfp-mlsecops-predictor:0.1.0"
+
+# --- robustness attestation (kfp_mlsecops.attestation) -------------------------------------------
+#: predicateType of the signed in-toto Statement binding robustness evidence to a model digest.
+ATTESTATION_PREDICATE_TYPE = "https://kfp-mlsecops.dev/robustness/v1"
+#: The in-toto Statement type and the DSSE payloadType of every attestation we write.
+IN_TOTO_STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+#: Subject annotation naming how the subject's sha256 was computed (our model digest, not a file).
+ATTESTATION_DIGEST_ANNOTATION = "kfp-mlsecops/digest-definition"
+MODEL_DIGEST_DEFINITION = "kfp-mlsecops/model-digest/v1"
+
+# --- model file safety (kfp_mlsecops.safety) ----------------------------------------------------
+MODEL_SCAN_SCHEMA = "kfp-mlsecops/model-scan/v1"

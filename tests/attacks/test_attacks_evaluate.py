@@ -53,6 +53,9 @@ def test_results_follow_the_schema(
     results = report["results"]
     assert json.loads(report["json"].read_text()) == results
     assert results["schema"] == C.ROBUSTNESS_SCHEMA
+    assert results["tier"] == "fast"
+    assert [flag["id"] for flag in results["masking"]] == list(C.MASKING_FLAGS)
+    assert not any(flag["flagged"] for flag in results["masking"])
     assert results["n_samples"] == len(load_split(digits_splits[1]).y)
     assert results["epsilons"] == sorted(EPSILONS)
     assert results["clean_accuracy"] >= 0.9
@@ -63,6 +66,7 @@ def test_results_follow_the_schema(
     assert all(r["norm"] == "linf" for r in results["attacks"])
     pgd_params = next(r["params"] for r in results["attacks"] if r["attack"] == "pgd")
     assert pgd_params == {
+        "norm": "linf",
         "steps": 20,
         "rel_stepsize": 0.125,
         "restarts": 1,
@@ -228,5 +232,5 @@ def test_model_and_split_must_match(
         evaluate_robustness(model_path=trained_model, test_path=flat, epsilons=[0.1])
     pickled = tmp_path / "model.pkl"
     pickled.write_bytes(b"\x80\x04N.")
-    with pytest.raises(InvalidInputError, match="only the native .keras format"):
+    with pytest.raises(InvalidInputError, match="not a .keras file or a folder"):
         evaluate_robustness(model_path=pickled, test_path=digits_splits[1], epsilons=[0.1])

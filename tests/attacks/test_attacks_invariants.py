@@ -103,3 +103,15 @@ def test_validate_epsilons_rejects_bad_budgets(epsilons: object) -> None:
 def test_validate_epsilons_accepts_the_full_range() -> None:
     assert validate_epsilons([0, 0.5, 1.0], lower=0.0, upper=1.0) == [0.0, 0.5, 1.0]
     assert validate_epsilons([255], lower=0.0, upper=255.0) == [255.0]
+
+
+def test_l2_ball_is_checked_per_sample() -> None:
+    adversarial = X.copy()
+    adversarial[0, :2, 0, 0] += 0.06  # L2 norm 0.0849, L-inf 0.06
+    check_perturbation(X, adversarial, epsilon=0.085, lower=-1.0, upper=2.0, norm="l2")
+    with pytest.raises(AttackError, match=r"1 adversarials leave the L2 ball"):
+        check_perturbation(X, adversarial, epsilon=0.08, lower=-1.0, upper=2.0, norm="l2")
+    # per-sample budgets: sample 0 has 0.1, sample 1 has 0 (and is unchanged)
+    check_perturbation(X, adversarial, epsilon=np.array([0.1, 0.0]), lower=-1.0, upper=2.0)
+    with pytest.raises(AttackError, match="unknown norm 'l1'"):
+        check_perturbation(X, adversarial, epsilon=0.1, lower=-1.0, upper=2.0, norm="l1")

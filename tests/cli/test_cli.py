@@ -17,7 +17,9 @@ def _mlsecops(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["compile"], ["submit"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["attack"], ["sign"], ["verify"], ["serve"], ["compile"], ["submit"]]
+)
 def test_every_command_has_help(command):
     out = _mlsecops(*command, "--help")
     assert out.returncode == 0
@@ -125,3 +127,43 @@ def test_submit_rejects_a_missing_package(tmp_path, capsys):
     )
     assert code == EXIT_ERROR
     assert "run 'mlsecops compile'" in capsys.readouterr().err
+
+
+def test_run_maps_tier_adversarial_training_and_masking_waivers_to_pipeline_arguments():
+    from kfp_mlsecops.cli.main import _pipeline_arguments, build_parser
+
+    args = build_parser().parse_args(
+        [
+            "run",
+            "--attack-tier",
+            "reliable",
+            "--adversarial-training",
+            "fgsm_rs",
+            "--allow-masking-flag",
+            "degenerate_gradients",
+            "--allow-masking-flag",
+            "blackbox_beats_whitebox",
+        ]
+    )
+    assert _pipeline_arguments(args) == {
+        "attack_tier": "reliable",
+        "adversarial_training": "fgsm_rs",
+        "allow_masking_flags": ["degenerate_gradients", "blackbox_beats_whitebox"],
+    }
+    assert _pipeline_arguments(build_parser().parse_args(["run"])) == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--allow-masking-flag", "everything"],
+        ["--attack-tier", "slow"],
+        ["--adversarial-training", "trades"],
+    ],
+)
+def test_run_refuses_unknown_tier_method_or_flag(args, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--output-dir", str(tmp_path / "out"), *args])
+    assert exit_info.value.code == EXIT_USAGE
+    assert "invalid choice" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

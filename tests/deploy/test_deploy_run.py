@@ -9,7 +9,7 @@ from kubernetes import client
 
 from kfp_mlsecops.deploy import apply_inference_service, render_inference_service, run_deploy
 from kfp_mlsecops.errors import DeploymentError, InvalidInputError, VerificationError
-from kfp_mlsecops.signing import model_digest
+from kfp_mlsecops.signing import generate_key_pair, model_digest, sign_model
 
 REMOTE_URI = "minio://mlpipeline/v2/artifacts/run-1/model"
 
@@ -20,6 +20,9 @@ def _deploy(blessed, tmp_path: Path, **overrides):
         model_uri=REMOTE_URI,
         decision_path=blessed.decision,
         verified_digest=blessed.digest,
+        signature_path=blessed.signature,
+        attestation_path=blessed.attestation,
+        public_key_path=blessed.public_key,
         name="mnist",
         namespace="kubeflow-user",
         mode="dry-run",
@@ -144,3 +147,72 @@ def test_apply_reports_an_unreachable_api_server(blessed, tmp_path: Path) -> Non
 def test_apply_refuses_a_manifest_without_metadata() -> None:
     with pytest.raises(DeploymentError, match="render it first"):
         apply_inference_service({"kind": "InferenceService"}, api_client=None)
+
+
+# --- signature and attestation are verified again right before deploying -------------------------
+
+
+def test_missing_signature_refuses(blessed, tmp_path: Path) -> None:
+    blessed.signature.unlink()
+    with pytest.raises(VerificationError, match="does not exist"):
+        _deploy(blessed, tmp_path)
+    _assert_nothing_written(tmp_path)
+
+
+def test_signature_by_another_key_refuses(blessed, tmp_path: Path) -> None:
+    """The blessed model re-signed with an untrusted key: digest unchanged, signature rejected."""
+    generate_key_pair(tmp_path / "other.pem", tmp_path / "other.pub.pem")
+    digest = sign_model(blessed.model, blessed.signature, private_key_path=tmp_path / "other.pem")
+    assert digest == blessed.digest
+    with pytest.raises(VerificationError) as info:
+        _deploy(blessed, tmp_path)
+    assert "\n" not in str(info.value)
+    _assert_nothing_written(tmp_path)
+
+
+def test_missing_attestation_refuses(blessed, tmp_path: Path) -> None:
+    blessed.attestation.unlink()
+    with pytest.raises(VerificationError, match="attestation .* does not exist"):
+        _deploy(blessed, tmp_path)
+    _assert_nothing_written(tmp_path)
+
+
+def test_tampered_attestation_refuses(blessed, tmp_path: Path) -> None:
+    envelope = json.loads(blessed.attestation.read_text())
+    envelope["signatures"][0]["sig"] = "A" + envelope["signatures"][0]["sig"][1:]
+    blessed.attestation.write_text(json.dumps(envelope))
+    with pytest.raises(VerificationError, match="attestation .*do not deploy"):
+        _deploy(blessed, tmp_path)
+    _assert_nothing_written(tmp_path)
+
+
+def test_attestation_with_another_key_refuses(blessed, tmp_path: Path) -> None:
+    generate_key_pair(tmp_path / "other.pem", tmp_path / "other.pub.pem")
+    with pytest.raises(VerificationError, match="attestation"):
+        _deploy(blessed, tmp_path, public_key_path=tmp_path / "other.pub.pem")
+    _assert_nothing_written(tmp_path)
+
+
+def test_attestation_of_another_model_refuses(blessed, tmp_path: Path) -> None:
+    """A blessed model's attestation swapped for a genuine one about another model."""
+    from kfp_mlsecops.attestation import create_attestation
+
+    other = tmp_path / "other-model"
+    (other / "1").mkdir(parents=True)
+    (other / "1" / "weights.bin").write_bytes(b"other weights")
+    results = json.loads((blessed.decision.parent.parent / "robustness.json").read_text())
+    results["model_digest"] = model_digest(other)
+    (tmp_path / "other-results.json").write_text(json.dumps(results))
+    key = blessed.public_key.parent / "private.pem"
+    create_attestation(
+        model_dir=other,
+        results_path=tmp_path / "other-results.json",
+        policy={"p": 1},
+        data_digest="sha256:" + "cd" * 32,
+        attack_config={"a": 1},
+        private_key_path=key,
+        out_path=blessed.attestation,
+    )
+    with pytest.raises(VerificationError, match="not the signed model"):
+        _deploy(blessed, tmp_path)
+    _assert_nothing_written(tmp_path)

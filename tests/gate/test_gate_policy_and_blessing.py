@@ -54,7 +54,48 @@ def test_policy_normalizes_ints_to_floats() -> None:
         "min_robust_accuracy": 0.0,
         "robust_attack": "pgd",
         "robust_epsilon": 0.0,
+        "allow_masking_flags": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (("gradient_masking",), "unknown flag id(s) ['gradient_masking']"),
+        (("degenerate_gradients", "Degenerate_Gradients"), "unknown flag id(s)"),
+        ((3,), "unknown flag id(s) [3]"),
+        ("degenerate_gradients", "must be a list of flag ids"),
+        (None, "must be a list of flag ids"),
+        ({"degenerate_gradients": True}, "must be a list of flag ids"),
+    ],
+)
+def test_policy_refuses_unknown_or_malformed_masking_allow_lists(value: Any, fragment: str) -> None:
+    with pytest.raises(InvalidInputError, match="allow_masking_flags") as info:
+        Policy(**GOOD, allow_masking_flags=value)
+    assert fragment in str(info.value)
+
+
+def test_policy_masking_allow_list_is_canonical() -> None:
+    policy = Policy(
+        **GOOD,
+        allow_masking_flags=[
+            "degenerate_gradients",
+            "blackbox_beats_whitebox",
+            "degenerate_gradients",
+        ],
+    )
+    assert policy.allow_masking_flags == ("blackbox_beats_whitebox", "degenerate_gradients")
+    assert Policy(**GOOD).allow_masking_flags == ()
+    assert policy.to_dict()["allow_masking_flags"] == [
+        "blackbox_beats_whitebox",
+        "degenerate_gradients",
+    ]
+
+
+def test_every_masking_flag_is_a_required_control() -> None:
+    for flag in c.MASKING_FLAGS:
+        assert f"masking.{flag}" in c.REQUIRED_CONTROLS
+    assert {"robustness_attestation", "model_scan"} <= set(c.REQUIRED_CONTROLS)
 
 
 def _passing_controls() -> tuple[ControlResult, ...]:
@@ -90,6 +131,7 @@ def approved(signed, write_results, policy, tmp_path, results_doc) -> Path:
         signature_path=signed.signature,
         public_key_path=signed.public_key,
         results_path=write_results(results_doc(signed.digest)),
+        attestation_path=signed.attestation,
         policy=policy,
         decision_json_path=path,
         decision_md_path=tmp_path / "out" / "decision.md",
@@ -114,6 +156,7 @@ def test_read_blessing_refuses_a_blocked_decision(
             signature_path=signed.signature,
             public_key_path=signed.public_key,
             results_path=write_results(results_doc(None)),
+            attestation_path=signed.attestation,
             policy=policy,
             decision_json_path=path,
             decision_md_path=tmp_path / "decision.md",
@@ -134,7 +177,42 @@ TAMPERS = {
     "control failed": (lambda d: d["controls"][1].update(passed=False), "'clean_accuracy' did not"),
     "control passed as string": (lambda d: d["controls"][0].update(passed="yes"), "did not pass"),
     "control removed": (lambda d: d["controls"].pop(), "required controls are missing"),
+    "masking control removed": (
+        lambda d: d.update(
+            controls=[x for x in d["controls"] if not x["id"].startswith("masking")]
+        ),
+        "required controls are missing: masking.blackbox_beats_whitebox",
+    ),
+    "masking control failed": (
+        lambda d: d["controls"][-1].update(passed=False),
+        "'masking.degenerate_gradients' did not pass",
+    ),
+    "waived without policy": (
+        lambda d: d["controls"][-1].update(waived=True),
+        "is waived but its policy does not allow it",
+    ),
+    "waived as string": (
+        lambda d: (
+            d["policy"].update(allow_masking_flags=["degenerate_gradients"]),
+            d["controls"][-1].update(waived="yes"),
+        ),
+        "is waived but its policy does not allow it",
+    ),
+    "policy allows unknown flag": (
+        lambda d: d["policy"].update(allow_masking_flags=["everything"]),
+        "policy is invalid",
+    ),
     "no controls": (lambda d: d.update(controls=[]), "lists no controls"),
+    "attestation control removed": (
+        lambda d: d.update(
+            controls=[x for x in d["controls"] if x["id"] != "robustness_attestation"]
+        ),
+        "required controls are missing: robustness_attestation",
+    ),
+    "model scan control removed": (
+        lambda d: d.update(controls=[x for x in d["controls"] if x["id"] != "model_scan"]),
+        "required controls are missing: model_scan",
+    ),
     "digest removed": (lambda d: d.pop("model_digest"), "model_digest None"),
     "digest malformed": (
         lambda d: d.update(model_digest="sha256:xyz"),
@@ -145,6 +223,15 @@ TAMPERS = {
     "policy removed": (lambda d: d.pop("policy"), "no policy"),
     "policy invalid": (lambda d: d["policy"].update(min_clean_accuracy=2), "policy is invalid"),
 }
+
+
+def test_read_blessing_accepts_a_waiver_the_policy_allows(approved: Path) -> None:
+    def waive(doc: dict[str, Any]) -> None:
+        doc["policy"]["allow_masking_flags"] = ["degenerate_gradients"]
+        doc["controls"][-1]["waived"] = True
+
+    _edit(approved, waive)
+    assert read_blessing(approved).policy.allow_masking_flags == ("degenerate_gradients",)
 
 
 @pytest.mark.parametrize("case", list(TAMPERS), ids=list(TAMPERS))

@@ -31,32 +31,45 @@ def test_pipeline_yaml_parses_into_pipeline_and_platform_spec(documents):
     spec = json_format.ParseDict(documents[0], pipeline_spec_pb2.PipelineSpec())
     assert spec.pipeline_info.name == "secure-training"
     tasks = set(spec.root.dag.tasks)
-    assert tasks == {"validate-data", "train", "attack-test", "sign-model", "gate", "deploy"}
+    assert tasks == {
+        "validate-data",
+        "train",
+        "attack-test",
+        "attest-robustness",
+        "sign-model",
+        "gate",
+        "deploy",
+    }
     platform = json_format.ParseDict(documents[1], pipeline_spec_pb2.PlatformSpec())
     assert "kubernetes" in platform.platforms
 
 
-def test_only_sign_task_mounts_the_signing_secret(documents):
+def test_only_the_signing_tasks_mount_the_signing_secret(documents):
     executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     with_secret = {name for name, cfg in executors.items() if cfg.get("secretAsVolume")}
-    assert with_secret == {"exec-sign-model"}
-    (mount,) = executors["exec-sign-model"]["secretAsVolume"]
-    assert mount["mountPath"] == SIGNING_KEY_MOUNT
-    assert mount["secretNameParameter"] == {"componentInputParameter": "signing_key_secret"}
-    assert mount["optional"] is False
+    assert with_secret == {"exec-sign-model", "exec-attest-robustness"}
+    for name in with_secret:
+        (mount,) = executors[name]["secretAsVolume"]
+        assert mount["mountPath"] == SIGNING_KEY_MOUNT
+        assert mount["secretNameParameter"] == {"componentInputParameter": "signing_key_secret"}
+        assert mount["optional"] is False
 
 
-def test_only_gate_mounts_the_verify_key(documents):
+def test_only_gate_and_deploy_mount_the_verify_key(documents):
     executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     with_cm = {name for name, cfg in executors.items() if cfg.get("configMapAsVolume")}
-    assert with_cm == {"exec-gate"}
-    (mount,) = executors["exec-gate"]["configMapAsVolume"]
-    assert mount["mountPath"] == VERIFY_KEY_MOUNT
+    assert with_cm == {"exec-gate", "exec-deploy"}
+    for name in with_cm:
+        (mount,) = executors[name]["configMapAsVolume"]
+        assert mount["mountPath"] == VERIFY_KEY_MOUNT
+        assert mount["configMapNameParameter"] == {
+            "componentInputParameter": "verify_key_configmap"
+        }
 
 
 def test_decisions_are_never_served_from_cache(documents):
     tasks = documents[0]["root"]["dag"]["tasks"]
-    for name in ("sign-model", "gate", "deploy"):
+    for name in ("sign-model", "attest-robustness", "gate", "deploy"):
         assert tasks[name]["cachingOptions"].get("enableCache", False) is False, name
 
 
@@ -66,6 +79,22 @@ def test_deploy_depends_on_the_gate_outputs(documents):
     assert inputs["artifacts"]["decision"]["taskOutputArtifact"]["producerTask"] == "gate"
     digest = inputs["parameters"]["verified_digest"]["taskOutputParameter"]
     assert digest == {"outputParameterKey": "model_digest", "producerTask": "gate"}
+    assert inputs["artifacts"]["signature"]["taskOutputArtifact"]["producerTask"] == "sign-model"
+    attestation = inputs["artifacts"]["attestation"]["taskOutputArtifact"]
+    assert attestation["producerTask"] == "attest-robustness"
+    assert inputs["parameters"]["public_key_path"] == {"componentInputParameter": "public_key_path"}
+
+
+def test_attestation_follows_attack_test_and_feeds_the_gate(documents):
+    tasks = documents[0]["root"]["dag"]["tasks"]
+    attest = tasks["attest-robustness"]["inputs"]
+    assert attest["artifacts"]["results"]["taskOutputArtifact"]["producerTask"] == "attack-test"
+    assert attest["parameters"]["data_digest"]["taskOutputParameter"] == {
+        "outputParameterKey": "data_digest",
+        "producerTask": "validate-data",
+    }
+    gate_attestation = tasks["gate"]["inputs"]["artifacts"]["attestation"]["taskOutputArtifact"]
+    assert gate_attestation["producerTask"] == "attest-robustness"
 
 
 def test_components_use_the_project_image_without_installing_kfp(documents):
@@ -117,10 +146,49 @@ def test_importing_pipelines_does_not_load_tensorflow():
 def test_key_path_defaults_match_the_mount_constants():
     import inspect
 
-    from kfp_mlsecops.components import gate, sign_model
+    from kfp_mlsecops.components import attest_robustness, deploy, gate, sign_model
     from kfp_mlsecops.constants import SIGNING_KEY_FILE, VERIFY_KEY_FILE
 
-    sign_default = inspect.signature(sign_model.python_func).parameters["private_key_path"].default
-    gate_default = inspect.signature(gate.python_func).parameters["public_key_path"].default
-    assert sign_default == f"{SIGNING_KEY_MOUNT}/{SIGNING_KEY_FILE}"
-    assert gate_default == f"{VERIFY_KEY_MOUNT}/{VERIFY_KEY_FILE}"
+    def default(component, name):
+        return inspect.signature(component.python_func).parameters[name].default
+
+    for component in (sign_model, attest_robustness):
+        assert default(component, "private_key_path") == f"{SIGNING_KEY_MOUNT}/{SIGNING_KEY_FILE}"
+    for component in (gate, deploy):
+        assert default(component, "public_key_path") == f"{VERIFY_KEY_MOUNT}/{VERIFY_KEY_FILE}"
+
+
+def test_attack_tier_html_report_and_masking_allow_list_are_wired(documents):
+    spec = documents[0]
+    attack = spec["components"]["comp-attack-test"]
+    html = attack["outputDefinitions"]["artifacts"]["html_report"]["artifactType"]
+    assert html["schemaTitle"] == "system.HTML"
+    assert attack["inputDefinitions"]["parameters"]["tier"]["defaultValue"] == "fast"
+    root = spec["root"]["inputDefinitions"]["parameters"]
+    assert root["attack_tier"]["defaultValue"] == "fast"
+    assert root["allow_masking_flags"]["defaultValue"] == []  # default: every flag blocks
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["attack-test"]["inputs"]["parameters"]["tier"] == {
+        "componentInputParameter": "attack_tier"
+    }
+    assert tasks["gate"]["inputs"]["parameters"]["allow_masking_flags"] == {
+        "componentInputParameter": "allow_masking_flags"
+    }
+
+
+def test_train_passes_adversarial_training_with_the_core_defaults(documents):
+    import inspect
+
+    from kfp_mlsecops.components import train
+    from kfp_mlsecops.training import train_model
+
+    task = documents[0]["root"]["dag"]["tasks"]["train"]
+    assert task["inputs"]["parameters"]["adversarial"] == {
+        "componentInputParameter": "adversarial_training"
+    }
+    root = documents[0]["root"]["inputDefinitions"]["parameters"]
+    assert root["adversarial_training"]["defaultValue"] == "none"
+    component = inspect.signature(train.python_func).parameters
+    core = inspect.signature(train_model).parameters
+    for name in ("adversarial", "adv_epsilon", "adv_steps"):
+        assert component[name].default == core[name].default, name

@@ -72,6 +72,7 @@ def test_provenance_records_data_parameters_and_versions(trained: tuple[TrainRes
         "learning_rate": 0.001,
         "seed": 0,
     }
+    assert on_disk[C.PROVENANCE_ADVERSARIAL] == {"method": "none"}
     assert set(on_disk["libraries"]) == {"tensorflow", "keras", "numpy", "python"}
     assert on_disk["input_shape"] == [8, 8, 1]
     assert on_disk["n_classes"] == 10

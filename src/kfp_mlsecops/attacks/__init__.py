@@ -1,29 +1,46 @@
-"""Attack core: FGSM and PGD (L-inf) in foolbox's shape, and the robustness evaluation.
+"""Attack core: FGSM, PGD, APGD-CE, APGD-T and Square in foolbox's shape, and the evaluation.
+
+The evaluation runs two tiers with runtime invariants and gradient-masking diagnostics.
 
 TensorFlow is imported inside the functions, so importing this package stays cheap.
 """
 
 from __future__ import annotations
 
+from kfp_mlsecops.attacks.apgd import APGD, APGDT
 from kfp_mlsecops.attacks.base import Attack
 from kfp_mlsecops.attacks.epsilons import parse_epsilons, validate_epsilons
-from kfp_mlsecops.attacks.evaluate import evaluate_robustness
+from kfp_mlsecops.attacks.evaluate import Progress, evaluate_arrays, evaluate_robustness
 from kfp_mlsecops.attacks.fgsm import FGSM
 from kfp_mlsecops.attacks.invariants import check_perturbation
+from kfp_mlsecops.attacks.loading import SavedModelClassifier, load_attack_model
+from kfp_mlsecops.attacks.masking import MaskingThresholds
 from kfp_mlsecops.attacks.model import TFModel
 from kfp_mlsecops.attacks.pgd import PGD
 from kfp_mlsecops.attacks.report import render_report, robustness_metrics, run_attack_test
+from kfp_mlsecops.attacks.square import Square
+from kfp_mlsecops.attacks.tiers import build_attack, tier_attacks
 
 __all__ = [
+    "APGD",
+    "APGDT",
     "FGSM",
     "PGD",
     "Attack",
+    "MaskingThresholds",
+    "Progress",
+    "SavedModelClassifier",
+    "Square",
     "TFModel",
+    "build_attack",
     "check_perturbation",
+    "evaluate_arrays",
     "evaluate_robustness",
+    "load_attack_model",
     "parse_epsilons",
     "render_report",
     "robustness_metrics",
     "run_attack_test",
+    "tier_attacks",
     "validate_epsilons",
 ]

@@ -3,37 +3,51 @@
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
+from kfp_mlsecops.attacks import _tf
 from kfp_mlsecops.attacks.epsilons import validate_epsilons
 from kfp_mlsecops.attacks.invariants import check_perturbation
 from kfp_mlsecops.attacks.model import TFModel
 from kfp_mlsecops.errors import AttackError, InvalidInputError
 
-__all__ = ["Attack", "clip_perturbation", "loss_gradient"]
+__all__ = ["Attack", "check_batch", "clip_perturbation", "loss_gradient"]
 
 
 class Attack(abc.ABC):
-    """An L-inf evasion attack. Subclasses implement only :meth:`run`.
+    """An evasion attack in the ``norm`` ball. Subclasses implement only :meth:`run_batch`.
 
     Hyper-parameters are keyword-only constructor arguments reported by :meth:`params`.
+    ``needs_gradients`` is False for score-based (black-box) attacks.
     """
 
-    name: ClassVar[str] = "attack"
-    norm: ClassVar[str] = "linf"
+    name: str = "attack"
+    norm: str = "linf"
+    needs_gradients: bool = True
 
     def params(self) -> dict[str, Any]:
         """Return the hyper-parameters (JSON-serialisable), as shown by ``repr``."""
         return {}
 
     @abc.abstractmethod
+    def run_batch(
+        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
+    ) -> np.ndarray:
+        """Return adversarials for ``inputs``, sample ``i`` within budget ``epsilons[i]``.
+
+        Inputs are checked (finite, in range, shapes match); the result may be unclipped.
+        """
+
     def run(
         self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilon: float
     ) -> np.ndarray:
         """Return adversarial candidates for ``inputs`` at budget ``epsilon`` (may be unclipped)."""
+        budgets = np.full((len(inputs),), epsilon, dtype=np.float32)
+        return self.run_batch(model, inputs, labels, epsilons=budgets)
 
     def __call__(
         self,
@@ -49,15 +63,19 @@ class Attack(abc.ABC):
 
         Returns ``(raw, clipped, success)``: per-epsilon raw and clipped adversarials, and a bool
         array shaped ``(len(epsilons), N)`` that is True where the clipped adversarial is
-        misclassified. Every clipped batch is checked against the L-inf ball and input range.
+        misclassified. Every clipped batch is checked against the attack's norm ball and range.
         """
         fmodel = (
             model.with_bounds(lower, upper)
             if isinstance(model, TFModel)
             else TFModel(model, bounds=(lower, upper))
         )
-        budgets = validate_epsilons(epsilons, lower=lower, upper=upper)
-        x, y = _check_batch(fmodel, inputs, labels)
+        # the largest budget: the range width (L-inf) or the diagonal of the input box (L2)
+        width = (float(upper) - float(lower)) * (
+            math.sqrt(math.prod(fmodel.input_shape)) if self.norm == "l2" else 1.0
+        )
+        budgets = validate_epsilons(epsilons, lower=lower, upper=lower + width)
+        x, y = check_batch(fmodel, inputs, labels)
         raws: list[np.ndarray] = []
         clipped: list[np.ndarray] = []
         success = np.zeros((len(budgets), len(y)), dtype=bool)
@@ -67,9 +85,17 @@ class Attack(abc.ABC):
                 raise AttackError(
                     f"attack '{self.name}': run returned shape {raw.shape} for inputs {x.shape}"
                 )
-            adversarial = clip_perturbation(x, raw, epsilon=epsilon, lower=lower, upper=upper)
+            adversarial = clip_perturbation(
+                x, raw, epsilon=epsilon, lower=lower, upper=upper, norm=self.norm
+            )
             check_perturbation(
-                x, adversarial, epsilon=epsilon, lower=lower, upper=upper, attack=self.name
+                x,
+                adversarial,
+                epsilon=epsilon,
+                lower=lower,
+                upper=upper,
+                attack=self.name,
+                norm=self.norm,
             )
             success[i] = fmodel.predict_labels(adversarial) != y
             raws.append(raw)
@@ -86,33 +112,50 @@ class Attack(abc.ABC):
 
 
 def clip_perturbation(
-    inputs: np.ndarray, raw: np.ndarray, *, epsilon: float, lower: float, upper: float
+    inputs: np.ndarray,
+    raw: np.ndarray,
+    *,
+    epsilon: float | np.ndarray,
+    lower: float,
+    upper: float,
+    norm: str = "linf",
 ) -> np.ndarray:
-    """Project ``raw`` onto the L-inf ``epsilon``-ball around ``inputs``, then onto the range."""
+    """Project ``raw`` onto the ``norm`` ``epsilon``-ball around ``inputs``, then the range.
+
+    ``epsilon`` is a number or one budget per sample. L2 projection rescales the perturbation
+    (with a relative safety margin of 1e-6 against float32 rounding).
+    """
+    budgets = np.broadcast_to(np.asarray(epsilon, dtype=np.float64), (len(inputs),))
     if not np.isfinite(raw).all():
         raise AttackError(
-            f"attack output at epsilon {epsilon:g} has non-finite values; the attack is broken"
+            f"attack output at epsilon {np.max(budgets, initial=0.0):g} has non-finite values; "
+            "the attack is broken"
         )
     x = inputs.astype(np.float32, copy=False)
-    delta = np.clip(raw.astype(np.float32, copy=False) - x, -epsilon, epsilon)
+    delta = raw.astype(np.float32, copy=False) - x
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    if norm == "l2":
+        length = np.sqrt(np.square(delta.reshape(len(x), -1).astype(np.float64)).sum(axis=1))
+        scale = np.minimum(1.0, budgets * (1.0 - 1e-6) / np.maximum(length, 1e-30))
+        delta = delta * scale.reshape(shape).astype(np.float32)
+    else:
+        radius = budgets.reshape(shape).astype(np.float32)
+        delta = np.clip(delta, -radius, radius)
     return np.clip(x + delta, lower, upper).astype(np.float32, copy=False)
 
 
 def loss_gradient(model: TFModel, x: Any, y: Any) -> Any:
-    """Gradient of the summed cross-entropy w.r.t. ``x`` (call inside ``tf.function``)."""
-    import tensorflow as tf
+    """Gradient of the summed cross-entropy w.r.t. ``x`` (call inside ``tf.function``).
 
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = tf.reduce_sum(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=model.logits(x))
-        )
-    return tape.gradient(loss, x)
+    A model without a gradient path to its input yields zeros, never ``None``.
+    """
+    return _tf.loss_and_gradient(model, x, lambda logits: _tf.cross_entropy(logits, y))[2]
 
 
-def _check_batch(
+def check_batch(
     model: TFModel, inputs: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(x as float32, y as int64)``; InvalidInputError unless they fit ``model``."""
     x = np.asarray(inputs, dtype=np.float32)
     y = np.asarray(labels)
     if x.shape[1:] != model.input_shape:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -15,19 +15,19 @@ __all__ = ["FGSM"]
 class FGSM(Attack):
     """One step of size epsilon along the sign of the loss gradient: ``x + eps * sign(grad)``."""
 
-    name: ClassVar[str] = "fgsm"
+    name = "fgsm"
 
-    def run(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilon: float
+    def run_batch(
+        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
     ) -> np.ndarray:
-        """Return ``clip(x + epsilon * sign(grad_x CE), lower, upper)``."""
+        """Return ``clip(x + epsilon * sign(grad_x CE), lower, upper)``, per-sample epsilon."""
         import tensorflow as tf
 
         step = self._compiled(model, lambda: _build(model))
         out = step(
             tf.constant(inputs, tf.float32),
             tf.constant(labels, tf.int64),
-            tf.constant(epsilon, tf.float32),
+            tf.constant(epsilons, tf.float32),
         )
         return np.asarray(out.numpy())
 
@@ -35,17 +35,19 @@ class FGSM(Attack):
 def _build(model: TFModel) -> Any:
     import tensorflow as tf
 
+    from kfp_mlsecops.attacks import _tf
+
     lower, upper = model.bounds
 
     @tf.function(
         input_signature=[
             model.input_spec(),
             tf.TensorSpec([None], tf.int64),
-            tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([None], tf.float32),
         ]
     )
     def fgsm(x: Any, y: Any, eps: Any) -> Any:
         grad = loss_gradient(model, x, y)
-        return tf.clip_by_value(x + eps * tf.sign(grad), lower, upper)
+        return tf.clip_by_value(x + _tf.per_sample(eps, x) * tf.sign(grad), lower, upper)
 
     return fgsm

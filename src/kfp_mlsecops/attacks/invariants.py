@@ -9,7 +9,9 @@ import numpy as np
 from kfp_mlsecops.errors import AttackError
 
 __all__ = [
+    "BALL_TOLERANCE",
     "INVARIANTS",
+    "L2_BALL",
     "LINF_TOLERANCE",
     "check_eps_zero",
     "check_monotone",
@@ -17,27 +19,43 @@ __all__ = [
 ]
 
 #: Slack for float32 rounding in ``x + delta``; a real violation is orders of magnitude larger.
-LINF_TOLERANCE = 1e-6
+BALL_TOLERANCE = 1e-6
+LINF_TOLERANCE = BALL_TOLERANCE
 
 #: Name -> what was checked; names match ``constants.ROBUSTNESS_INVARIANTS``.
 INVARIANTS: dict[str, str] = {
-    "linf_ball": f"every adversarial x' satisfies max|x' - x| <= epsilon + {LINF_TOLERANCE:g}",
+    "linf_ball": (
+        f"every adversarial x' of an L-inf attack satisfies max|x' - x| <= epsilon + "
+        f"{BALL_TOLERANCE:g}"
+    ),
     "input_range": "every adversarial lies within the split's valid range [lower, upper]",
     "eps_zero_equals_clean": "at epsilon 0 every attack reproduces the clean predictions exactly",
     "worst_case_monotone": "worst-case robust accuracy is non-increasing in epsilon",
 }
+#: Listed in addition to INVARIANTS when an L2 attack ran.
+L2_BALL = (
+    "l2_ball",
+    f"every adversarial x' of an L2 attack satisfies ||x' - x||_2 <= epsilon + {BALL_TOLERANCE:g}",
+)
+_NORM_NAMES = {"linf": "L-inf", "l2": "L2"}
 
 
 def check_perturbation(
     clean: np.ndarray,
     adversarial: np.ndarray,
     *,
-    epsilon: float,
+    epsilon: float | np.ndarray,
     lower: float,
     upper: float,
     attack: str = "attack",
+    norm: str = "linf",
 ) -> None:
-    """Raise AttackError unless every adversarial is finite, in range and inside the L-inf ball."""
+    """Raise AttackError unless every adversarial is finite, in range and inside the norm ball.
+
+    ``norm`` is ``linf`` or ``l2``; ``epsilon`` is one budget or one per sample.
+    """
+    if norm not in _NORM_NAMES:
+        raise AttackError(f"attack '{attack}': unknown norm {norm!r}; use linf or l2")
     if clean.shape != adversarial.shape:
         raise AttackError(
             f"attack '{attack}': adversarials shaped {adversarial.shape} for inputs {clean.shape}; "
@@ -45,24 +63,31 @@ def check_perturbation(
         )
     if not np.isfinite(adversarial).all():
         raise AttackError(
-            f"attack '{attack}' at epsilon {epsilon:g}: non-finite adversarials; "
+            f"attack '{attack}' at epsilon {np.max(epsilon):g}: non-finite adversarials; "
             "the attack is broken"
         )
     if clean.size == 0:
         return
+    budgets = np.broadcast_to(np.asarray(epsilon, dtype=np.float64), (len(clean),))
+    shown = float(np.max(budgets))
     flat_clean = clean.reshape(len(clean), -1).astype(np.float64)
     flat_adv = adversarial.reshape(len(adversarial), -1).astype(np.float64)
-    norms = np.abs(flat_adv - flat_clean).max(axis=1)
-    bad = int(np.count_nonzero(norms > epsilon + LINF_TOLERANCE))
+    delta = flat_adv - flat_clean
+    if norm == "l2":
+        norms = np.sqrt(np.square(delta).sum(axis=1))
+    else:
+        norms = np.abs(delta).max(axis=1)
+    bad = int(np.count_nonzero(norms > budgets + BALL_TOLERANCE))
     if bad:
         raise AttackError(
-            f"attack '{attack}' at epsilon {epsilon:g}: {bad} adversarials leave the L-inf ball "
-            f"(max |delta| {norms.max():.6g}); results are invalid, fix the attack's projection"
+            f"attack '{attack}' at epsilon {shown:g}: {bad} adversarials leave the "
+            f"{_NORM_NAMES[norm]} ball (max ||delta|| {norms.max():.6g}); results are invalid, "
+            "fix the attack's projection"
         )
     low, high = flat_adv.min(), flat_adv.max()
-    if low < lower - LINF_TOLERANCE or high > upper + LINF_TOLERANCE:
+    if low < lower - BALL_TOLERANCE or high > upper + BALL_TOLERANCE:
         raise AttackError(
-            f"attack '{attack}' at epsilon {epsilon:g}: adversarials span [{low:.6g}, {high:.6g}] "
+            f"attack '{attack}' at epsilon {shown:g}: adversarials span [{low:.6g}, {high:.6g}] "
             f"outside the valid range [{lower:g}, {upper:g}]; fix the attack's clipping"
         )
 

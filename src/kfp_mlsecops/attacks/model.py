@@ -115,6 +115,24 @@ class TFModel:
         ]
         return np.concatenate(parts) if parts else np.zeros((0,), np.int64)
 
+    def scores(self, x: np.ndarray, *, batch_size: int = _PREDICT_BATCH) -> np.ndarray:
+        """Return the logits (or log-probabilities) the attacks use, as float32 numpy."""
+        import tensorflow as tf
+
+        def build() -> Any:
+            @tf.function(input_signature=[self.input_spec()])
+            def scores(batch: Any) -> Any:
+                return self.logits(batch)
+
+            return scores
+
+        scores = self.compiled(("scores",), build)
+        parts = [
+            scores(tf.constant(x[i : i + batch_size], tf.float32)).numpy()
+            for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, self._n_classes), np.float32)
+
     def _probe(self) -> np.ndarray:
         rng = np.random.default_rng(0)
         lower, upper = self._bounds

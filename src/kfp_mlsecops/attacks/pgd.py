@@ -1,13 +1,15 @@
-"""Projected Gradient Descent (Madry et al., 2018), L-inf, with random start and restarts."""
+"""Projected Gradient Descent (Madry et al., 2018), L-inf or L2, with random start and restarts."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from kfp_mlsecops.attacks.base import Attack, loss_gradient
+from kfp_mlsecops.attacks import _tf
+from kfp_mlsecops.attacks._params import check_choice, check_int
+from kfp_mlsecops.attacks.base import Attack
 from kfp_mlsecops.attacks.model import TFModel
 from kfp_mlsecops.errors import InvalidInputError
 
@@ -15,30 +17,29 @@ __all__ = ["PGD"]
 
 
 class PGD(Attack):
-    """Iterated signed-gradient steps of ``rel_stepsize * epsilon``, projected onto the ball.
+    """Iterated steepest-ascent steps of ``rel_stepsize * epsilon``, projected onto the ball.
 
-    Each restart starts at a uniform random point of the ball (``random_start``); per sample the
-    first restart that fools the model is kept. Randomness is stateless, seeded by ``seed`` and
-    the restart index, so ``run`` is a pure function of its inputs.
+    ``norm="linf"`` (attack name ``pgd``) steps along ``sign(grad)``; ``norm="l2"`` (``pgd_l2``)
+    along ``grad / ||grad||_2``. Each restart starts at a uniform random point of the ball
+    (``random_start``); per sample the restart with the lowest final margin ``z_y - max z_j`` (the
+    worst case for the model) is kept. Randomness is stateless, seeded by ``seed`` and the restart
+    index, so ``run`` is a pure function of its inputs.
     """
-
-    name: ClassVar[str] = "pgd"
 
     def __init__(
         self,
         *,
+        norm: str = "linf",
         steps: int = 20,
         rel_stepsize: float | None = None,
         restarts: int = 1,
         random_start: bool = True,
         seed: int = 0,
     ) -> None:
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise InvalidInputError(f"PGD steps={steps!r}: must be an integer >= 1")
-        if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
-            raise InvalidInputError(f"PGD restarts={restarts!r}: must be an integer >= 1")
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
-            raise InvalidInputError(f"PGD seed={seed!r}: must be an integer in [0, 2**31)")
+        check_choice("PGD norm", norm, _tf.NORMS)
+        check_int("PGD steps", steps, 1)
+        check_int("PGD restarts", restarts, 1)
+        check_int("PGD seed", seed, 0, 2**31)
         size = 2.5 / steps if rel_stepsize is None else rel_stepsize
         if (
             isinstance(size, bool)
@@ -48,6 +49,8 @@ class PGD(Attack):
             raise InvalidInputError(
                 f"PGD rel_stepsize={rel_stepsize!r}: must be a finite number > 0"
             )
+        self.name = "pgd" if norm == _tf.LINF else "pgd_l2"
+        self.norm = norm
         self.steps = steps
         self.rel_stepsize = float(size)
         self.restarts = restarts
@@ -57,6 +60,7 @@ class PGD(Attack):
     def params(self) -> dict[str, Any]:
         """Return the hyper-parameters."""
         return {
+            "norm": self.norm,
             "steps": self.steps,
             "rel_stepsize": self.rel_stepsize,
             "restarts": self.restarts,
@@ -64,8 +68,8 @@ class PGD(Attack):
             "seed": self.seed,
         }
 
-    def run(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilon: float
+    def run_batch(
+        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
     ) -> np.ndarray:
         """Return the PGD adversarials (already inside the ball and the input range)."""
         import tensorflow as tf
@@ -74,49 +78,51 @@ class PGD(Attack):
         out = attack(
             tf.constant(inputs, tf.float32),
             tf.constant(labels, tf.int64),
-            tf.constant(epsilon, tf.float32),
+            tf.constant(epsilons, tf.float32),
         )
         return np.asarray(out.numpy())
 
     def _build(self, model: TFModel) -> Any:
         import tensorflow as tf
 
-        lower, upper = model.bounds
+        bounds, norm = model.bounds, self.norm
         steps, rel_stepsize, restarts = self.steps, self.rel_stepsize, self.restarts
         random_start, seed = self.random_start, self.seed
-        mask_shape = [-1] + [1] * len(model.input_shape)
-
-        def project(adv: Any, x: Any, eps: Any) -> Any:
-            return tf.clip_by_value(x + tf.clip_by_value(adv - x, -eps, eps), lower, upper)
 
         @tf.function(
             input_signature=[
                 model.input_spec(),
                 tf.TensorSpec([None], tf.int64),
-                tf.TensorSpec([], tf.float32),
+                tf.TensorSpec([None], tf.float32),
             ]
         )
         def pgd(x: Any, y: Any, eps: Any) -> Any:
-            step = rel_stepsize * eps
-            best = x
-            fooled = tf.zeros_like(y, dtype=tf.bool)
+            step = _tf.per_sample(rel_stepsize * eps, x)
+
+            def loss(logits: Any) -> Any:
+                return _tf.cross_entropy(logits, y)
+
+            best, best_margin = x, tf.fill(tf.shape(y), float("inf"))
             for restart in range(restarts):
                 adv = x
                 if random_start:
-                    noise = tf.random.stateless_uniform(
-                        tf.shape(x), seed=[seed, restart], minval=-1.0, maxval=1.0
+                    adv = _tf.random_start(
+                        x, eps, norm=norm, seed=tf.constant([seed, restart]), bounds=bounds
                     )
-                    adv = project(x + eps * noise, x, eps)
-                for _ in tf.range(steps):
-                    adv = project(adv + step * tf.sign(loss_gradient(model, adv, y)), x, eps)
-                wrong = tf.argmax(model.logits(adv), axis=-1, output_type=tf.int64) != y
-                take = (
-                    tf.ones_like(fooled)
-                    if restart == 0
-                    else tf.logical_and(wrong, tf.logical_not(fooled))
-                )
-                best = tf.where(tf.reshape(take, mask_shape), adv, best)
-                fooled = tf.logical_or(fooled, wrong)
+                # a batch whose budgets are all 0 cannot move: skip its gradient steps
+                for _ in tf.range(tf.where(tf.reduce_any(eps > 0), steps, 0)):
+                    grad = _tf.loss_and_gradient(model, adv, loss)[2]
+                    adv = _tf.project(
+                        adv + step * _tf.ascent_direction(grad, norm=norm),
+                        x,
+                        eps,
+                        norm=norm,
+                        bounds=bounds,
+                    )
+                margin = _tf.margin(model.logits(adv), y)
+                take = margin < best_margin
+                best = tf.where(_tf.per_sample(take, x), adv, best)
+                best_margin = tf.minimum(margin, best_margin)
             return best
 
         return pgd

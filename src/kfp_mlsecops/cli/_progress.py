@@ -88,3 +88,43 @@ class TaskProgress:
             self._scan(_ANSI.sub("", self._buffer))
         sys.stdout = self._saved
         self._log.flush()
+
+
+class ProgressBar:
+    """A text progress bar for ``progress(stage, done, total)`` callbacks, drawn on ``stream``.
+
+    On a terminal the bar is redrawn in place; otherwise one line is written per quarter of each
+    stage, so logs stay short. Call :meth:`close` to end a partly drawn line.
+    """
+
+    def __init__(self, stream: TextIO, *, width: int = 30, interactive: bool | None = None):
+        self._stream = stream
+        self._width = width
+        self._interactive = stream.isatty() if interactive is None else interactive
+        self._open = False
+        self._last: tuple[str, int] | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` units of ``stage``."""
+        total = max(int(total), 1)
+        done = min(max(int(done), 0), total)
+        filled = self._width * done // total
+        bar = "#" * filled + "-" * (self._width - filled)
+        line = f"{stage:<24} [{bar}] {done}/{total}"
+        if self._interactive:
+            self._stream.write("\r" + line + ("\n" if done == total else ""))
+            self._open = done != total
+        else:
+            quarter = 4 * done // total
+            if self._last == (stage, quarter):
+                return
+            self._last = (stage, quarter)
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """End a partly drawn line (interactive mode)."""
+        if self._open:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._open = False

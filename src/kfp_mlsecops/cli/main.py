@@ -1,4 +1,4 @@
-"""The ``mlsecops`` command line: run the pipeline locally, compile it, submit it."""
+"""The ``mlsecops`` command line: run, attack, sign, verify, compile and submit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from kfp_mlsecops import constants as C
+from kfp_mlsecops.cli.serve_command import add_serve_parser, run_serve
+from kfp_mlsecops.cli.signing_commands import (
+    add_sign_parser,
+    add_verify_parser,
+    run_sign,
+    run_verify,
+)
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError
+from kfp_mlsecops.training.adversarial import ADVERSARIAL_METHODS
 
 __all__ = ["main"]
 
@@ -54,6 +63,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def _epsilon_keys(text: str) -> str:
+    from kfp_mlsecops.cli.attack import parse_epsilon_keys
+
+    try:
+        parse_epsilon_keys(text)
+    except InvalidInputError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--eps ")) from None
+    return text
+
+
 def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -65,10 +94,16 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline parameters (defaults are the pipeline's)")
     group.add_argument("--data", dest="data_source", help="'digits' (built in) or a .npz/.csv path")
     group.add_argument("--epochs", type=_positive_int)
+    group.add_argument(
+        "--adversarial-training",
+        choices=ADVERSARIAL_METHODS,
+        help="train: none, PGD-AT (pgd) or FGSM with random start (fgsm_rs)",
+    )
     group.add_argument("--seed", type=int)
     group.add_argument(
         "--eps", dest="epsilons", type=_epsilons, help="attack epsilons, e.g. 0.05,0.1"
     )
+    group.add_argument("--attack-tier", choices=C.TIERS, help="attack_test tier (default: fast)")
     group.add_argument("--pgd-steps", type=_positive_int)
     group.add_argument("--min-clean-accuracy", type=_fraction, help="gate: minimum clean accuracy")
     group.add_argument(
@@ -76,22 +111,40 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--robust-attack", help="gate: attack the robust threshold applies to")
     group.add_argument("--robust-epsilon", type=_float, help="gate: epsilon it applies to")
+    group.add_argument(
+        "--allow-masking-flag",
+        dest="allow_masking_flags",
+        action="append",
+        choices=C.MASKING_FLAGS,
+        metavar="FLAG",
+        help="gate: report this gradient-masking flag without blocking (repeatable; one of "
+        + ", ".join(C.MASKING_FLAGS)
+        + ")",
+    )
     group.add_argument("--service-name", help="InferenceService name (DNS-1035 label)")
     group.add_argument("--namespace", dest="namespace", help="Kubernetes namespace to deploy to")
+    group.add_argument(
+        "--pushgateway-url",
+        help="push every step's mlsecops_* metrics to this Prometheus Pushgateway",
+    )
 
 
 _PIPELINE_ARGS = (
     "data_source",
     "epochs",
+    "adversarial_training",
     "seed",
     "epsilons",
+    "attack_tier",
     "pgd_steps",
     "min_clean_accuracy",
     "min_robust_accuracy",
     "robust_attack",
     "robust_epsilon",
+    "allow_masking_flags",
     "service_name",
     "namespace",
+    "pushgateway_url",
 )
 
 
@@ -106,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlsecops",
         description="Hardened Kubeflow Pipelines components for MLSecOps: "
-        "validate -> train -> attack-test -> sign -> gate -> deploy.",
+        "validate -> train -> attack-test -> attest -> sign -> gate -> deploy.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -124,6 +177,42 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--public-key", type=Path, help="matching public key PEM the gate verifies")
     run.add_argument("-v", "--verbose", action="store_true", help="stream every task's log")
     _add_pipeline_options(run)
+
+    attack = sub.add_parser(
+        "attack",
+        help="attack a saved model on an NPZ (x, y) and write robust accuracy as JSON",
+        description="Measure robust accuracy of a .keras model or SavedModel folder on raw "
+        "data, per attack and epsilon, plus the worst case and gradient-masking flags. Exit 0 "
+        "when the evaluation ran (flags are reported, not enforced), 1 on an error, 2 on bad "
+        "arguments.",
+    )
+    attack.add_argument(
+        "--model", type=Path, required=True, help="a .keras file or a SavedModel folder"
+    )
+    attack.add_argument(
+        "--data", type=Path, required=True, help="an .npz with x (2-D, 3-D or 4-D) and y (labels)"
+    )
+    attack.add_argument(
+        "--eps",
+        type=_epsilon_keys,
+        required=True,
+        help="comma-separated L-inf budgets, e.g. 0.1,0.2 (JSON keys keep this spelling)",
+    )
+    attack.add_argument(
+        "--tier",
+        choices=C.TIERS,
+        default="fast",
+        help="fast: FGSM + PGD; reliable: APGD-CE + APGD-T + Square (default: fast)",
+    )
+    attack.add_argument("--json", type=Path, required=True, help="where to write the results")
+    attack.add_argument("--html", type=Path, help="also write the HTML report here")
+    attack.add_argument(
+        "--max-samples", type=_non_negative_int, default=0, help="attack a seeded subset (0: all)"
+    )
+    attack.add_argument("--batch-size", type=_positive_int, default=256)
+    attack.add_argument("--lower", type=_float, default=0.0, help="valid input minimum (0)")
+    attack.add_argument("--upper", type=_float, default=1.0, help="valid input maximum (1)")
+    attack.add_argument("--seed", type=_non_negative_int, default=0)
 
     comp = sub.add_parser(
         "compile",
@@ -162,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="pipeline parameter (repeatable); values are parsed as YAML scalars",
     )
+    add_sign_parser(sub)
+    add_verify_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -180,6 +272,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if result.succeeded:
         return EXIT_OK
     return EXIT_BLOCKED if result.blocked_by_gate else EXIT_ERROR
+
+
+def _cmd_attack(args: argparse.Namespace) -> int:
+    from kfp_mlsecops.cli._progress import ProgressBar
+    from kfp_mlsecops.cli.attack import run_attack, summary_line
+
+    bar = ProgressBar(sys.stderr)
+    try:
+        doc = run_attack(
+            model_path=args.model,
+            data_path=args.data,
+            epsilons=args.eps,
+            tier=args.tier,
+            json_path=args.json,
+            html_path=args.html,
+            max_samples=args.max_samples,
+            batch_size=args.batch_size,
+            lower=args.lower,
+            upper=args.upper,
+            seed=args.seed,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    print(summary_line(doc, args.json))
+    return EXIT_OK
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
@@ -223,7 +341,15 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": _cmd_run, "compile": _cmd_compile, "submit": _cmd_submit}
+_COMMANDS = {
+    "run": _cmd_run,
+    "attack": _cmd_attack,
+    "compile": _cmd_compile,
+    "submit": _cmd_submit,
+    "sign": run_sign,
+    "verify": run_verify,
+    "serve": run_serve,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,12 +17,22 @@ from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = ["LocalRun", "run_pipeline_locally"]
 
-_TASKS = ("validate-data", "train", "attack-test", "sign-model", "gate", "deploy")
+_TASKS = (
+    "validate-data",
+    "train",
+    "attack-test",
+    "attest-robustness",
+    "sign-model",
+    "gate",
+    "deploy",
+)
 #: Report artifacts a person wants to open, by (task folder, artifact name).
 _REPORTS = {
     "validation report": ("validate-data", "report"),
+    "robustness report (HTML)": ("attack-test", "html_report"),
     "robustness report": ("attack-test", "report"),
     "robustness results": ("attack-test", "results"),
+    "robustness attestation": ("attest-robustness", "attestation"),
     "gate decision": ("gate", "decision"),
     "gate report": ("gate", "report"),
     "InferenceService manifest": ("deploy", "manifest"),

@@ -27,11 +27,16 @@ def print_run_summary(run: LocalRun, out: TextIO) -> None:
     if run.error:
         kind, message = run.error
         w(f"  reason ({kind}): {message}\n")
-    for control in decision.get(C.CONTROLS, []) or []:
+    controls = [c for c in decision.get(C.CONTROLS, []) or [] if isinstance(c, dict)]
+    width = max((len(str(c.get("id", "?"))) for c in controls), default=0)
+    for control in controls:
         mark = "pass" if control.get("passed") is True else "FAIL"
+        if mark == "pass" and control.get("waived") is True:
+            mark = "WAIVED"
         w(
-            f"  [{mark}] {control.get('id', '?'):<17} {_short(control.get('measured'))}"
-            f" (needs {_short(control.get('threshold'))}): {control.get('description', '')}\n"
+            f"  [{mark}] {str(control.get('id', '?')):<{width}} "
+            f"{_short(control.get('measured'))} (needs {_short(control.get('threshold'))}): "
+            f"{control.get('description', '')}\n"
         )
     if run.statuses.get("deploy") == "SUCCESS":
         w("DEPLOY: dry run (a local run never touches a cluster); manifest written.\n")

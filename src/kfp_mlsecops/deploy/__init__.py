@@ -1,7 +1,8 @@
 """Deploy a blessed model to KServe: name checks, storage URI mapping, manifest, apply.
 
-:func:`run_deploy` re-checks the gate blessing and the model digest before rendering or touching
-the cluster; the Kubernetes client is imported only on the apply path.
+:func:`run_deploy` re-checks the gate blessing and the model digest, and verifies the model
+signature and the robustness attestation again right before writing or touching the cluster; the
+Kubernetes client is imported only on the apply path.
 """
 
 from __future__ import annotations

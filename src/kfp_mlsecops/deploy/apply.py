@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from kfp_mlsecops.deploy.manifest import GROUP, PLURAL, VERSION
@@ -88,7 +89,11 @@ def load_api_client() -> Any:
         config.load_incluster_config(client_configuration=configuration)
     except config.ConfigException:
         try:
-            config.load_kube_config(client_configuration=configuration)
+            # Read $KUBECONFIG now: the client library only reads it once, when first imported.
+            config.load_kube_config(
+                config_file=os.environ.get("KUBECONFIG") or None,
+                client_configuration=configuration,
+            )
         except Exception as e:
             raise DeploymentError(
                 "no Kubernetes config: not running in a cluster and no usable kubeconfig "

@@ -27,8 +27,9 @@ def read_blessing(decision_json_path: str | os.PathLike[str]) -> Blessing:
     """Return the blessing in a decision JSON, or raise VerificationError.
 
     Requires: the decision schema, ``decision == "approved"``, ``blessed`` being the JSON value
-    ``true``, every required control present and every control ``passed: true``, a valid policy
-    and a ``sha256:<hex>`` model digest.
+    ``true``, every required control present (masking controls included) and every control
+    ``passed: true``, a valid policy, a waived control only where the policy allows its masking
+    flag, and a ``sha256:<hex>`` model digest.
     """
     where = f"gate decision '{decision_json_path}'"
     try:
@@ -70,4 +71,11 @@ def read_blessing(decision_json_path: str | os.PathLike[str]) -> Blessing:
         policy = Policy(**raw_policy)
     except (TypeError, InvalidInputError) as e:
         raise reject(f"its policy is invalid ({one_line(e)})") from e
+    for control in controls:
+        waived = control.get("waived", False)
+        if waived is False:
+            continue
+        flag = control["id"].removeprefix(c.CONTROL_MASKING_PREFIX)
+        if waived is not True or flag not in policy.allow_masking_flags:
+            raise reject(f"control '{control['id']}' is waived but its policy does not allow it")
     return Blessing(model_digest=digest, controls=tuple(ids), policy=policy)

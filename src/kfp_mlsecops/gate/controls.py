@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Union
 
 from kfp_mlsecops import constants as c
@@ -19,7 +19,11 @@ Value = Union[float, str, None]
 
 @dataclass(frozen=True)
 class ControlResult:
-    """One evaluated control: what was measured, against what, and whether it passed."""
+    """One evaluated control: what was measured, against what, and whether it passed.
+
+    ``waived`` marks a control that passed only because the policy explicitly allows its finding
+    (a raised gradient-masking flag listed in ``allow_masking_flags``).
+    """
 
     id: str
     description: str
@@ -27,10 +31,11 @@ class ControlResult:
     threshold: Value
     passed: bool
     detail: str
+    waived: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the control as a JSON-ready dict."""
-        return {
+        """Return the control as a JSON-ready dict (``waived`` only when true)."""
+        doc: dict[str, Any] = {
             "id": self.id,
             "description": self.description,
             "measured": self.measured,
@@ -38,6 +43,9 @@ class ControlResult:
             "passed": self.passed,
             "detail": self.detail,
         }
+        if self.waived:
+            doc["waived"] = True
+        return doc
 
 
 def evaluate(
@@ -145,3 +153,61 @@ def evidence_binding_control(
         verified_digest if verified_digest is not None else "verified model digest",
         check,
     )
+
+
+#: What each gradient-masking flag means, for the control description.
+_MASKING_DESCRIPTIONS = {
+    "blackbox_beats_whitebox": "the black-box attack does not beat the gradient attacks",
+    "single_step_beats_iterative": "the single-step attack does not beat the iterative one",
+    "no_convergence_at_large_eps": "robust accuracy approaches 0 at a large epsilon",
+    "degenerate_gradients": "input gradients are not mostly zero or non-finite",
+}
+
+
+def masking_controls(
+    results: Callable[[], RobustnessResults], policy: Policy
+) -> tuple[ControlResult, ...]:
+    """One control ``masking.<flag>`` per flag in ``MASKING_FLAGS``.
+
+    Passes when the flag is not raised; a raised flag fails unless the policy allows it (then the
+    control passes, ``waived``). Results without the flag fail the control.
+    """
+    return tuple(_masking_control(results, policy, flag_id) for flag_id in c.MASKING_FLAGS)
+
+
+def _masking_control(
+    results: Callable[[], RobustnessResults], policy: Policy, flag_id: str
+) -> ControlResult:
+    allowed = flag_id in policy.allow_masking_flags
+    waived: list[bool] = []
+
+    def check() -> tuple[Value, bool, str]:
+        flag = results().masking_flag(flag_id)
+        if not flag.flagged:
+            return flag.measured, True, f"not flagged: {flag.detail}"
+        if allowed:
+            waived.append(True)
+            return flag.measured, True, f"FLAGGED, allowed by policy (not blocking): {flag.detail}"
+        return (
+            flag.measured,
+            False,
+            f"flagged: {flag.detail} (robust accuracy may be overstated; fix the model or "
+            "list the flag in allow_masking_flags)",
+        )
+
+    description = _MASKING_DESCRIPTIONS.get(flag_id, flag_id)
+    policy_text = "allowed by policy" if allowed else "blocks when flagged"
+    control = evaluate(
+        f"{c.CONTROL_MASKING_PREFIX}{flag_id}",
+        f"no gradient masking: {description} ({policy_text})",
+        _flag_threshold(results, flag_id),
+        check,
+    )
+    return replace(control, waived=True) if waived and control.passed else control
+
+
+def _flag_threshold(results: Callable[[], RobustnessResults], flag_id: str) -> Value:
+    try:
+        return results().masking_flag(flag_id).threshold
+    except Exception:  # noqa: BLE001 - the control itself reports why the flag is unusable
+        return None

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from kfp_mlsecops import constants as c
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.gate._json import is_number
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Thresholds the gate enforces. All fields are required; an empty policy cannot exist.
+    """Thresholds the gate enforces. Every threshold is required; an empty policy cannot exist.
 
     ``min_clean_accuracy`` / ``min_robust_accuracy`` are in [0, 1]; robust accuracy is read for
     ``robust_attack`` (e.g. ``"pgd"``) at ``robust_epsilon`` (finite, >= 0).
+    ``allow_masking_flags`` names gradient-masking flags (``constants.MASKING_FLAGS``) that are
+    reported but do not block; by default every raised flag blocks. Unknown ids are refused.
     """
 
     min_clean_accuracy: float
     min_robust_accuracy: float
     robust_attack: str
     robust_epsilon: float
+    allow_masking_flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("min_clean_accuracy", "min_robust_accuracy"):
@@ -41,7 +46,25 @@ class Policy:
                 f"policy robust_epsilon={eps!r} must be a finite number >= 0; pass e.g. 0.1"
             )
         object.__setattr__(self, "robust_epsilon", float(eps))
+        object.__setattr__(self, "allow_masking_flags", _masking_flags(self.allow_masking_flags))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the policy as a JSON-ready dict."""
-        return asdict(self)
+        doc = asdict(self)
+        doc["allow_masking_flags"] = list(self.allow_masking_flags)
+        return doc
+
+
+def _masking_flags(value: object) -> tuple[str, ...]:
+    """Return the allowed flag ids in ``MASKING_FLAGS`` order; unknown or non-string ids raise."""
+    known = ", ".join(c.MASKING_FLAGS)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidInputError(
+            f"policy allow_masking_flags={value!r} must be a list of flag ids ({known})"
+        )
+    unknown = [v for v in value if not isinstance(v, str) or v not in c.MASKING_FLAGS]
+    if unknown:
+        raise InvalidInputError(
+            f"policy allow_masking_flags: unknown flag id(s) {unknown!r}; known: {known}"
+        )
+    return tuple(flag for flag in c.MASKING_FLAGS if flag in value)

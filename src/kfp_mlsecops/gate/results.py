@@ -2,9 +2,13 @@
 
 Every number must be a real int/float (never a bool or a string), finite, and an accuracy must
 lie in [0, 1]. Unknown top-level keys are allowed (the producer may add fields); the keys the
-gate reads are all required except ``model_digest``, and ``invariants`` must name every check in
-``constants.ROBUSTNESS_INVARIANTS`` (otherwise the evaluation was incomplete). The policy may ask
-for the pseudo-attack ``worst_case`` (per-sample worst case over every attack run).
+gate reads are all required except ``model_digest`` and ``masking``, and ``invariants`` must name
+every check in ``constants.ROBUSTNESS_INVARIANTS`` (otherwise the evaluation was incomplete). The
+policy may ask for the pseudo-attack ``worst_case`` (per-sample worst case over every attack run).
+
+``masking`` (the gradient-masking flags) is parsed as strictly when present: known ids only, each
+once, ``flagged`` a JSON boolean. When it is absent, ``masking`` is None and every masking control
+fails (fail closed) while the other controls still run.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from kfp_mlsecops.gate._json import is_number, one_line, read_json_object
 EPSILON_TOLERANCE = 1e-9
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _INVARIANTS = "invariants"
+_MASKING = "masking"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,17 @@ class AttackResult:
 
 
 @dataclass(frozen=True)
+class MaskingFlag:
+    """One gradient-masking diagnostic: whether it was raised and what was measured."""
+
+    id: str
+    flagged: bool
+    measured: float | str | None
+    threshold: float | str | None
+    detail: str
+
+
+@dataclass(frozen=True)
 class RobustnessResults:
     """The parts of the robustness results the gate relies on."""
 
@@ -45,6 +61,7 @@ class RobustnessResults:
     attacks: tuple[AttackResult, ...]
     worst_case: tuple[AttackResult, ...]
     model_digest: str | None
+    masking: tuple[MaskingFlag, ...] | None = None
 
     def robust_accuracy(self, attack: str, epsilon: float) -> float:
         """Return robust accuracy for ``attack`` (or ``worst_case``) at ``epsilon``.
@@ -72,9 +89,32 @@ class RobustnessResults:
             )
         return hits[0].robust_accuracy
 
+    def masking_flag(self, flag_id: str) -> MaskingFlag:
+        """Return the masking flag ``flag_id``; InvalidInputError when the results lack it."""
+        if self.masking is None:
+            raise InvalidInputError(
+                "results carry no 'masking' diagnostics; rerun attack_test with this version"
+            )
+        for flag in self.masking:
+            if flag.id == flag_id:
+                return flag
+        raise InvalidInputError(
+            f"results have no masking flag '{flag_id}'; rerun attack_test with this version"
+        )
+
 
 def load_robustness_results(path: str | os.PathLike[str]) -> RobustnessResults:
     """Read and strictly validate a robustness results file; InvalidInputError when unusable."""
+    return load_robustness_document(path)[0]
+
+
+def load_robustness_document(
+    path: str | os.PathLike[str],
+) -> tuple[RobustnessResults, dict[str, Any]]:
+    """Read the results file once; return the validated results and the raw JSON object.
+
+    The gate compares the raw object with the attested results, so both come from the same read.
+    """
     where = f"robustness results '{path}'"
     try:
         obj = read_json_object(path)
@@ -83,7 +123,7 @@ def load_robustness_results(path: str | os.PathLike[str]) -> RobustnessResults:
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise InvalidInputError(f"{where} are unreadable ({one_line(e)})") from e
     try:
-        return _parse(obj)
+        return _parse(obj), obj
     except ValueError as e:
         raise InvalidInputError(f"{where}: {one_line(e)}; fix the attack-test output") from e
 
@@ -111,6 +151,7 @@ def _parse(obj: dict[str, Any]) -> RobustnessResults:
     digest = obj.get(c.MODEL_DIGEST)
     if digest is not None and (not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest)):
         raise ValueError(f"{c.MODEL_DIGEST}={digest!r} is not 'sha256:<64 hex>'")
+    masking = _masking(obj[_MASKING]) if _MASKING in obj else None
     return RobustnessResults(
         clean_accuracy=clean,
         n_samples=n_samples,
@@ -118,6 +159,7 @@ def _parse(obj: dict[str, Any]) -> RobustnessResults:
         attacks=attacks,
         worst_case=worst_case,
         model_digest=digest,
+        masking=masking,
     )
 
 
@@ -192,3 +234,42 @@ def _check_invariants(items: object) -> None:
         raise ValueError(
             f"{_INVARIANTS} lack {', '.join(missing)}, so the evaluation was incomplete"
         )
+
+
+def _masking(items: object) -> tuple[MaskingFlag, ...]:
+    if not isinstance(items, list):
+        raise ValueError(f"{_MASKING} must be a list")
+    flags: list[MaskingFlag] = []
+    for index, item in enumerate(items):
+        where = f"{_MASKING}[{index}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{where} must be an object")
+        flag_id = _require(item, "id")
+        if flag_id not in c.MASKING_FLAGS:
+            raise ValueError(
+                f"{where}.id={flag_id!r} is not a known flag ({', '.join(c.MASKING_FLAGS)})"
+            )
+        if any(flag.id == flag_id for flag in flags):
+            raise ValueError(f"{where}.id={flag_id!r} appears twice")
+        flagged = _require(item, "flagged")
+        if not isinstance(flagged, bool):
+            raise ValueError(f"{where}.flagged={flagged!r} must be true or false (a JSON boolean)")
+        detail = _require(item, "detail")
+        if not isinstance(detail, str):
+            raise ValueError(f"{where}.detail must be a string")
+        flags.append(
+            MaskingFlag(
+                id=flag_id,
+                flagged=flagged,
+                measured=_flag_value(_require(item, "measured"), f"{where}.measured"),
+                threshold=_flag_value(_require(item, "threshold"), f"{where}.threshold"),
+                detail=detail,
+            )
+        )
+    return tuple(flags)
+
+
+def _flag_value(value: object, what: str) -> float | str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return _number(value, what)

@@ -122,3 +122,43 @@ def signed_statement(bundle: dict[str, Any]) -> SignedStatement:
         serialization=serialization,
         subject_name=subject_name if isinstance(subject_name, str) else "",
     )
+
+
+#: The verification-material kinds a Sigstore bundle can carry, by their JSON key.
+MATERIAL_PUBLIC_KEY = "publicKey"
+MATERIAL_CERTIFICATE_CHAIN = "x509CertificateChain"
+MATERIAL_CERTIFICATE = "certificate"
+_MATERIALS = (MATERIAL_PUBLIC_KEY, MATERIAL_CERTIFICATE_CHAIN, MATERIAL_CERTIFICATE)
+
+
+def material_kind(bundle: dict[str, Any]) -> str:
+    """Return which verification material a bundle carries; ValueError when not exactly one."""
+    material = bundle.get("verificationMaterial")
+    if not isinstance(material, dict):
+        raise ValueError("bundle has no verificationMaterial")
+    kinds = [kind for kind in _MATERIALS if kind in material]
+    if len(kinds) != 1:
+        raise ValueError(
+            f"bundle must carry exactly one of {', '.join(_MATERIALS)}; it carries "
+            f"{', '.join(kinds) or 'none'}"
+        )
+    return kinds[0]
+
+
+def chain_certificates_der(bundle: dict[str, Any]) -> list[bytes]:
+    """Return the DER certificates of a certificate-method bundle, leaf first (ValueError: none)."""
+    material = bundle.get("verificationMaterial")
+    chain = material.get(MATERIAL_CERTIFICATE_CHAIN) if isinstance(material, dict) else None
+    certificates = chain.get("certificates") if isinstance(chain, dict) else None
+    if not isinstance(certificates, list) or not certificates:
+        raise ValueError("bundle has no x509CertificateChain certificates")
+    result = []
+    for item in certificates:
+        raw = item.get("rawBytes") if isinstance(item, dict) else None
+        if not isinstance(raw, str):
+            raise ValueError("a bundle certificate has no rawBytes")
+        try:
+            result.append(base64.b64decode(raw, validate=True))
+        except binascii.Error as e:
+            raise ValueError("a bundle certificate is not base64") from e
+    return result

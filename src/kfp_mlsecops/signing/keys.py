@@ -92,6 +92,18 @@ def read_password(password_path: str | os.PathLike[str] | None) -> bytes | None:
 def check_signing_key(private_key_path: str | os.PathLike[str], password: bytes | None) -> Path:
     """Load the private key once to fail early with a clear SigningError; return its path."""
     path = as_path(private_key_path, "private_key_path")
+    load_signing_key(path, password)
+    return path
+
+
+def load_signing_key(
+    path: Path, password: bytes | None, *, encrypted_advice: str = "pass password_path"
+) -> ec.EllipticCurvePrivateKey:
+    """Return the ECDSA private key at ``path`` or raise a one-line SigningError saying why not.
+
+    ``encrypted_advice`` is what the error tells the user when the key is encrypted and no
+    password was given.
+    """
     where = f"private key '{path}'"
     try:
         data = path.read_bytes()
@@ -103,7 +115,7 @@ def check_signing_key(private_key_path: str | os.PathLike[str], password: bytes 
         key = serialization.load_pem_private_key(data, password)
     except TypeError as e:
         if password is None:
-            raise SigningError(f"{where} is encrypted; pass password_path") from e
+            raise SigningError(f"{where} is encrypted; {encrypted_advice}") from e
         raise SigningError(f"{where} is not encrypted; drop password_path") from e
     except ValueError as e:
         if _is_public_key(data):
@@ -120,7 +132,7 @@ def check_signing_key(private_key_path: str | os.PathLike[str], password: bytes 
         raise SigningError(
             f"{where} uses curve {key.curve.name}; use one of {', '.join(SUPPORTED_CURVES)}"
         )
-    return path
+    return key
 
 
 def _is_public_key(data: bytes) -> bool:

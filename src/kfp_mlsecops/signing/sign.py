@@ -1,61 +1,231 @@
-"""Sign a model directory with OpenSSF model-signing (key method; other methods plug in here).
+"""Sign a model directory with OpenSSF model-signing: key, certificate or Sigstore keyless.
 
-A new signing method (certificate, keyless Sigstore) adds one ``_<method>_signer`` builder and
-one public ``sign_model_with_<method>`` function that reuses :func:`_sign_with`; the bundle
-format, hashing config and digest stay in ``_contract`` / ``_bundle``.
+:class:`SigningConfig` is a small immutable builder in model-signing's style: pick exactly one
+method with ``use_key`` / ``use_certificate`` / ``use_sigstore`` (each returns a new config),
+then call ``sign``. :func:`sign_model` is the key-method shortcut. Every method shares the
+hashing config and the bundle contract in ``_contract`` / ``_bundle``; the per-method checks
+live in ``_signers``.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 from model_signing import signing as ms_signing
 
+from kfp_mlsecops.constants import (
+    SIGNING_METHOD_CERTIFICATE,
+    SIGNING_METHOD_KEY,
+    SIGNING_METHOD_SIGSTORE,
+)
 from kfp_mlsecops.errors import InvalidInputError, SigningError
 from kfp_mlsecops.signing._bundle import read_bundle_json, signed_statement
 from kfp_mlsecops.signing._contract import (
+    PathArg,
     as_path,
     check_model_dir,
+    check_options,
     digest_of,
     hashing_config,
     one_line,
+    opt_path,
 )
-from kfp_mlsecops.signing.keys import check_signing_key, read_password
+from kfp_mlsecops.signing._signers import CertificateSigner, KeySigner, Signer, SigstoreSigner
+
+
+@dataclass(frozen=True)
+class SigningConfig:
+    """How to sign a model: exactly one method, chosen with a ``use_*`` method.
+
+    Holds paths only (no key bytes, passwords or tokens), so it is safe to print.
+    """
+
+    signer: Signer | None = None
+
+    def use_key(
+        self, *, private_key_path: PathArg, password_path: PathArg | None = None
+    ) -> SigningConfig:
+        """Sign with an ECDSA (P-256/P-384/P-521) PEM key; the password, if any, from a file."""
+        return SigningConfig(
+            KeySigner(
+                as_path(private_key_path, "private_key_path"),
+                None if password_path is None else as_path(password_path, "password_path"),
+            )
+        )
+
+    def use_certificate(
+        self,
+        *,
+        private_key_path: PathArg,
+        certificate_path: PathArg,
+        chain_paths: Sequence[PathArg],
+    ) -> SigningConfig:
+        """Sign with a key and its code-signing leaf certificate; ``chain_paths`` hold the CAs.
+
+        The leaf must be valid now, allow codeSigning, match the key and be issued by a chain
+        certificate; the key must be unencrypted (model-signing 1.1.1 takes no password here).
+        """
+        chain = _paths(chain_paths, "chain_paths")
+        if not chain:
+            raise InvalidInputError("chain_paths is empty; pass the issuing CA certificate(s)")
+        return SigningConfig(
+            CertificateSigner(
+                as_path(private_key_path, "private_key_path"),
+                as_path(certificate_path, "certificate_path"),
+                chain,
+            )
+        )
+
+    def use_sigstore(
+        self,
+        *,
+        identity_token_path: PathArg | None = None,
+        use_ambient_credentials: bool = False,
+        trust_config_path: PathArg | None = None,
+    ) -> SigningConfig:
+        """Sign keyless with Sigstore (needs network; not run in this project's tests).
+
+        Give exactly one token source: ``identity_token_path`` (e.g. a projected
+        service-account token with audience ``sigstore``) or ``use_ambient_credentials=True``.
+        ``trust_config_path`` picks the Sigstore instance; None means the public-good instance.
+        """
+        return SigningConfig(
+            SigstoreSigner(
+                None
+                if identity_token_path is None
+                else as_path(identity_token_path, "identity_token_path"),
+                use_ambient_credentials is True,
+                None
+                if trust_config_path is None
+                else as_path(trust_config_path, "trust_config_path"),
+            )
+        )
+
+    @classmethod
+    def from_method(
+        cls,
+        method: str,
+        *,
+        private_key_path: PathArg | None = None,
+        password_path: PathArg | None = None,
+        certificate_path: PathArg | None = None,
+        chain_paths: Sequence[PathArg] = (),
+        identity_token_path: PathArg | None = None,
+        use_ambient_credentials: bool = False,
+        trust_config_path: PathArg | None = None,
+    ) -> SigningConfig:
+        """Build a config from a method name and flat options (for CLIs and KFP parameters).
+
+        Empty strings count as not given. An option that the method does not use is an error,
+        so a misplaced key or token is never silently ignored.
+        """
+        key, password, certificate = (
+            opt_path(private_key_path),
+            opt_path(password_path),
+            opt_path(certificate_path),
+        )
+        chain = [p for p in chain_paths if opt_path(p) is not None]
+        token, trust = opt_path(identity_token_path), opt_path(trust_config_path)
+        check_options(
+            "signing",
+            method,
+            {
+                "private_key_path": key is not None,
+                "password_path": password is not None,
+                "certificate_path": certificate is not None,
+                "chain_paths": bool(chain),
+                "identity_token_path": token is not None,
+                "use_ambient_credentials": use_ambient_credentials is True,
+                "trust_config_path": trust is not None,
+            },
+            {
+                SIGNING_METHOD_KEY: ("private_key_path", "password_path"),
+                SIGNING_METHOD_CERTIFICATE: ("private_key_path", "certificate_path", "chain_paths"),
+                SIGNING_METHOD_SIGSTORE: (
+                    "identity_token_path",
+                    "use_ambient_credentials",
+                    "trust_config_path",
+                ),
+            },
+        )
+        if method == SIGNING_METHOD_KEY:
+            if key is None:
+                raise InvalidInputError("signing method 'key' needs private_key_path; pass it")
+            return cls().use_key(private_key_path=key, password_path=password)
+        if method == SIGNING_METHOD_CERTIFICATE:
+            if key is None or certificate is None or not chain:
+                raise InvalidInputError(
+                    "signing method 'certificate' needs private_key_path, certificate_path and "
+                    "chain_paths; pass all three"
+                )
+            return cls().use_certificate(
+                private_key_path=key, certificate_path=certificate, chain_paths=chain
+            )
+        return cls().use_sigstore(
+            identity_token_path=token,
+            use_ambient_credentials=use_ambient_credentials,
+            trust_config_path=trust,
+        )
+
+    @property
+    def method(self) -> str:
+        """The configured method name (``key``, ``certificate`` or ``sigstore``)."""
+        if isinstance(self.signer, KeySigner):
+            return SIGNING_METHOD_KEY
+        if isinstance(self.signer, CertificateSigner):
+            return SIGNING_METHOD_CERTIFICATE
+        if isinstance(self.signer, SigstoreSigner):
+            return SIGNING_METHOD_SIGSTORE
+        raise SigningError(
+            "no signing method configured; call use_key, use_certificate or use_sigstore"
+        )
+
+    def sign(self, model_dir: PathArg, signature_path: PathArg) -> str:
+        """Sign every file of ``model_dir`` into ``signature_path``; return the model digest.
+
+        The signature (a Sigstore bundle holding an OMS in-toto statement) is written atomically
+        and must lie outside the model directory. Raises SigningError for an unusable model,
+        key, certificate or token, InvalidInputError for a misplaced signature path.
+        """
+        if self.signer is None:
+            raise SigningError(
+                "no signing method configured; call use_key, use_certificate or use_sigstore"
+            )
+        model = check_model_dir(model_dir, error=SigningError)
+        target = _signature_target(signature_path, model)
+        config, what = self.signer.prepare()
+        return _sign_with(config, model, target, what=what)
 
 
 def sign_model(
-    model_dir: str | os.PathLike[str],
-    signature_path: str | os.PathLike[str],
+    model_dir: PathArg,
+    signature_path: PathArg,
     *,
-    private_key_path: str | os.PathLike[str],
-    password_path: str | os.PathLike[str] | None = None,
+    private_key_path: PathArg,
+    password_path: PathArg | None = None,
 ) -> str:
     """Sign every file of ``model_dir`` with an ECDSA private key; return the signed model digest.
 
-    The signature (a Sigstore bundle holding an OMS in-toto statement) is written atomically to
-    ``signature_path``, which must lie outside the model directory. Raises SigningError for an
-    unusable model directory or key, InvalidInputError for a misplaced signature path.
+    Shortcut for ``SigningConfig().use_key(...).sign(model_dir, signature_path)``. The signature
+    is written atomically to ``signature_path``, which must lie outside the model directory.
+    Raises SigningError for an unusable model directory or key, InvalidInputError for a
+    misplaced signature path.
     """
-    model = check_model_dir(model_dir, error=SigningError)
-    target = _signature_target(signature_path, model)
-    password = read_password(password_path)
-    key_path = check_signing_key(private_key_path, password)
-    # model-signing types the password as str but hands it to cryptography, which needs bytes.
-    try:
-        config = ms_signing.Config().use_elliptic_key_signer(
-            private_key=key_path, password=cast(Any, password)
-        )
-    except Exception as e:
-        raise SigningError(
-            f"private key '{key_path}' cannot be used by model-signing ({one_line(e)})"
-        ) from e
-    return _sign_with(config, model, target, what=f"private key '{key_path}'")
+    config = SigningConfig().use_key(private_key_path=private_key_path, password_path=password_path)
+    return config.sign(model_dir, signature_path)
 
 
-def _signature_target(signature_path: str | os.PathLike[str], model: Path) -> Path:
+def _paths(values: Sequence[PathArg], what: str) -> tuple[Path, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise InvalidInputError(f"{what} must be a list of paths, got {type(values).__name__}")
+    return tuple(as_path(v, what) for v in values)
+
+
+def _signature_target(signature_path: PathArg, model: Path) -> Path:
     target = as_path(signature_path, "signature_path")
     resolved = target.resolve()
     if resolved.is_relative_to(model):
@@ -87,7 +257,7 @@ def _sign_with(config: ms_signing.Config, model: Path, target: Path, *, what: st
         except Exception as e:
             raise SigningError(
                 f"model '{model}': signing with {what} failed ({one_line(e)}); check the model "
-                "directory and key"
+                "directory and signing inputs"
             ) from e
         if not statement.resources:
             raise SigningError(f"model '{model}': nothing was signed; check the model directory")

@@ -1,202 +1,250 @@
 """Verify a model directory against a model-signing bundle; fail closed on anything unexpected.
 
-Returns the verified model digest or raises VerificationError; there is no boolean result and
-no code path that lets an exception pass. Other methods (certificate, keyless Sigstore) would add
-one ``_<method>_verifier`` builder and a public function reusing :func:`_verify_with`.
+:class:`VerificationConfig` is an immutable builder: pick what you trust with exactly one of
+``use_key`` / ``use_certificate`` / ``use_sigstore`` (no defaults for keys, identities, issuers or
+trust roots), optionally ``set_ignore_paths`` and ``set_expected_digest``, then ``verify``.
+``verify`` returns the verified model digest or raises VerificationError; there is no boolean
+result, and any unexpected exception becomes a VerificationError. An unconfigured config fails.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from model_signing import verifying as ms_verifying
-
-from kfp_mlsecops.errors import VerificationError
-from kfp_mlsecops.signing._bundle import SignedStatement, read_bundle_json, signed_statement
+from kfp_mlsecops.constants import (
+    SIGNING_METHOD_CERTIFICATE,
+    SIGNING_METHOD_KEY,
+    SIGNING_METHOD_SIGSTORE,
+)
+from kfp_mlsecops.errors import InvalidInputError, VerificationError
+from kfp_mlsecops.signing._bundle import material_kind, read_bundle_json
 from kfp_mlsecops.signing._contract import (
-    HASH_ALGORITHM,
+    PathArg,
     as_path,
     check_model_dir,
+    check_options,
     digest_of,
-    hashing_config,
+    is_valid_digest,
     normalize_ignore_paths,
     one_line,
+    opt_path,
 )
-from kfp_mlsecops.signing.keys import SUPPORTED_CURVES
+from kfp_mlsecops.signing._verifiers import (
+    CertificatePolicy,
+    Fail,
+    KeyPolicy,
+    Policy,
+    SigstorePolicy,
+)
+from kfp_mlsecops.signing._verify_run import verify_with
 
 _DO_NOT_DEPLOY = "do not deploy"
-#: Builds the one-line VerificationError for a reason (prefix and advice filled in).
-_Fail = Callable[[str], VerificationError]
+
+
+@dataclass(frozen=True)
+class VerificationConfig:
+    """What a model must be signed with to be trusted, and which unsigned paths are acceptable."""
+
+    policy: Policy | None = None
+    ignore_paths: tuple[str, ...] = ()
+    expected_digest: str | None = None
+
+    def use_key(self, *, public_key_path: PathArg) -> VerificationConfig:
+        """Trust signatures made with the private half of this ECDSA public key (PEM)."""
+        return replace(self, policy=KeyPolicy(as_path(public_key_path, "public_key_path")))
+
+    def use_certificate(
+        self, *, chain_paths: Sequence[PathArg], identity: str
+    ) -> VerificationConfig:
+        """Trust leaves chaining to these CA certificates AND naming ``identity``.
+
+        ``identity`` must equal the leaf's whole subject DN (``CN=model-signer,O=Example``, or
+        the RFC 4514 order ``O=Example,CN=model-signer``) or one of its SAN e-mail/URI/DNS
+        values. The leaf must allow codeSigning and be valid at verification time (bundles
+        from this method carry no trusted signing time).
+        """
+        if isinstance(chain_paths, (str, bytes)) or not isinstance(chain_paths, Sequence):
+            raise InvalidInputError("chain_paths must be a list of CA certificate paths")
+        chain = tuple(as_path(p, "chain_paths") for p in chain_paths)
+        if not chain:
+            raise InvalidInputError("chain_paths is empty; pass the trusted CA certificate(s)")
+        return replace(self, policy=CertificatePolicy(chain, _text(identity, "identity")))
+
+    def use_sigstore(
+        self, *, identity: str, issuer: str, trust_config_path: PathArg
+    ) -> VerificationConfig:
+        """Trust Sigstore keyless signatures by ``identity`` from OIDC ``issuer``, offline.
+
+        ``trust_config_path`` is a Sigstore ClientTrustConfig JSON file; passing it explicitly
+        keeps verification offline (no TUF refresh) and pins the trust roots.
+        """
+        return replace(
+            self,
+            policy=SigstorePolicy(
+                _text(identity, "identity"),
+                _text(issuer, "issuer"),
+                as_path(trust_config_path, "trust_config_path"),
+            ),
+        )
+
+    def set_ignore_paths(self, paths: Sequence[str]) -> VerificationConfig:
+        """Allow these model-relative paths to stay unsigned.
+
+        Every path the bundle declares as ignored must be listed, so unsigned files are never
+        accepted silently.
+        """
+        return replace(self, ignore_paths=normalize_ignore_paths(paths))
+
+    def set_expected_digest(self, digest: str | None) -> VerificationConfig:
+        """Also require the verified model digest to equal ``digest`` (``sha256:<hex>``).
+
+        A signature proves who signed, not which model this run produced: pin the digest the
+        sign step returned to block a model swapped together with its own valid signature.
+        """
+        if digest is not None and not is_valid_digest(digest):
+            raise InvalidInputError(f"expected digest {digest!r} is not sha256:<64 hex>")
+        return replace(self, expected_digest=digest)
+
+    @classmethod
+    def from_method(
+        cls,
+        method: str,
+        *,
+        public_key_path: PathArg | None = None,
+        chain_paths: Sequence[PathArg] = (),
+        identity: str | None = None,
+        issuer: str | None = None,
+        trust_config_path: PathArg | None = None,
+    ) -> VerificationConfig:
+        """Build a config from a method name and flat options (for CLIs and KFP parameters).
+
+        Empty strings count as not given; an option the method does not use is an error.
+        """
+        key, trust = opt_path(public_key_path), opt_path(trust_config_path)
+        chain = [p for p in chain_paths if opt_path(p) is not None]
+        who, iss = (identity or "").strip() or None, (issuer or "").strip() or None
+        check_options(
+            "verification",
+            method,
+            {
+                "public_key_path": key is not None,
+                "chain_paths": bool(chain),
+                "identity": who is not None,
+                "issuer": iss is not None,
+                "trust_config_path": trust is not None,
+            },
+            {
+                SIGNING_METHOD_KEY: ("public_key_path",),
+                SIGNING_METHOD_CERTIFICATE: ("chain_paths", "identity"),
+                SIGNING_METHOD_SIGSTORE: ("identity", "issuer", "trust_config_path"),
+            },
+        )
+        if method == SIGNING_METHOD_KEY:
+            if key is None:
+                raise InvalidInputError("verification method 'key' needs public_key_path")
+            return cls().use_key(public_key_path=key)
+        if method == SIGNING_METHOD_CERTIFICATE:
+            if not chain or who is None:
+                raise InvalidInputError(
+                    "verification method 'certificate' needs chain_paths and identity"
+                )
+            return cls().use_certificate(chain_paths=chain, identity=who)
+        if who is None or iss is None or trust is None:
+            raise InvalidInputError(
+                "verification method 'sigstore' needs identity, issuer and trust_config_path"
+            )
+        return cls().use_sigstore(identity=who, issuer=iss, trust_config_path=trust)
+
+    def verify(self, model_dir: PathArg, signature_path: PathArg) -> str:
+        """Verify ``model_dir`` against the bundle at ``signature_path``; return its digest.
+
+        Any failure (missing or unreadable input, bad signature, untrusted signer, changed,
+        added, removed or renamed file, unapproved unsigned path, unexpected serialization,
+        digest other than the expected one) raises a one-line VerificationError.
+        """
+        model_arg = as_path(model_dir, "model_dir")
+        sig_arg = as_path(signature_path, "signature_path")
+        prefix = f"model '{model_arg}': signature '{sig_arg}'"
+
+        def fail(reason: str) -> VerificationError:
+            return VerificationError(f"{prefix} {reason}; {_DO_NOT_DEPLOY}")
+
+        if self.policy is None:
+            raise fail("cannot be checked: no trust policy configured (call use_key, ...)")
+        try:
+            return self._verify(self.policy, model_arg, sig_arg, fail)
+        except VerificationError:
+            raise
+        except Exception as e:  # fail closed: nothing unexpected may let a model through
+            raise fail(f"could not be verified ({one_line(e)})") from e
+
+    def _verify(self, policy: Policy, model_arg: Path, sig_arg: Path, fail: Fail) -> str:
+        allowed = self.ignore_paths
+        try:
+            model = check_model_dir(model_arg, error=VerificationError, ignore_paths=allowed)
+        except VerificationError as e:
+            reason = one_line(e).removeprefix(f"model '{model_arg}': ")
+            raise fail(f"cannot be checked ({reason})") from e
+        policy.check_inputs(fail)
+        try:
+            data = sig_arg.read_bytes()
+        except FileNotFoundError as e:
+            raise fail("does not exist (was the model signed?)") from e
+        except OSError as e:
+            raise fail(f"cannot be read ({e.strerror})") from e
+        try:
+            bundle = read_bundle_json(data)  # fail early, with a clear reason, on a non-bundle
+            kind = material_kind(bundle)
+        except ValueError as e:
+            raise fail(f"is unusable: {one_line(e)}") from e
+        sig_resolved = sig_arg.resolve()
+        if sig_resolved.is_relative_to(model):
+            rel = PurePosixPath(sig_resolved.relative_to(model).as_posix())
+            if not any(rel.is_relative_to(p) for p in allowed):
+                raise fail(
+                    "lies inside the model directory, so it is an unsigned extra file; keep "
+                    "signatures outside the model"
+                )
+        policy.check_material(kind, fail)
+        statement = verify_with(policy.config(), model, data, allowed, fail, what=policy.what)
+        policy.check_verified(bundle, fail)
+        digest = digest_of(statement.resources)
+        if self.expected_digest is not None and digest != self.expected_digest:
+            raise fail(
+                f"verifies, but for model digest {digest}, not the expected "
+                f"{self.expected_digest} (another signed model was swapped in)"
+            )
+        return digest
 
 
 def verify_model(
-    model_dir: str | os.PathLike[str],
-    signature_path: str | os.PathLike[str],
+    model_dir: PathArg,
+    signature_path: PathArg,
     *,
-    public_key_path: str | os.PathLike[str],
+    public_key_path: PathArg,
     ignore_paths: Sequence[str] = (),
+    expected_digest: str | None = None,
 ) -> str:
-    """Verify ``model_dir`` against the bundle at ``signature_path``; return the verified digest.
+    """Verify a key-signed model against its bundle; return the verified digest.
 
-    ``ignore_paths`` (relative to the model) lists paths that may stay unsigned, e.g. a bundle
-    kept inside the model folder by another tool. Every path the bundle itself declares as ignored
-    must be in that list, so unsigned files are never accepted silently. Any failure (missing or
-    unreadable input, bad signature, changed/added/removed file, unexpected serialization) raises
-    VerificationError; only a plainly wrong argument type raises InvalidInputError.
+    Shortcut for ``VerificationConfig().use_key(...)`` with ``set_ignore_paths`` and
+    ``set_expected_digest``. ``ignore_paths`` (relative to the model) lists paths that may stay
+    unsigned, e.g. a bundle kept inside the model folder by another tool; every path the bundle
+    itself declares as ignored must be in that list. Any failure raises VerificationError; only
+    a plainly wrong argument type or value raises InvalidInputError.
     """
-    model_arg = as_path(model_dir, "model_dir")
-    sig_arg = as_path(signature_path, "signature_path")
-    key_arg = as_path(public_key_path, "public_key_path")
-    allowed = normalize_ignore_paths(ignore_paths)
-    prefix = f"model '{model_arg}': signature '{sig_arg}'"
-
-    def fail(reason: str) -> VerificationError:
-        return VerificationError(f"{prefix} {reason}; {_DO_NOT_DEPLOY}")
-
-    try:
-        return _verify_key_signed(model_arg, sig_arg, key_arg, allowed, fail)
-    except VerificationError:
-        raise
-    except Exception as e:  # fail closed: nothing unexpected may let a model through
-        raise fail(f"could not be verified ({one_line(e)})") from e
+    config = (
+        VerificationConfig()
+        .use_key(public_key_path=public_key_path)
+        .set_ignore_paths(ignore_paths)
+        .set_expected_digest(expected_digest)
+    )
+    return config.verify(model_dir, signature_path)
 
 
-def _verify_key_signed(
-    model_arg: Path, sig_arg: Path, key_arg: Path, allowed: tuple[str, ...], fail: _Fail
-) -> str:
-    try:
-        model = check_model_dir(model_arg, error=VerificationError, ignore_paths=allowed)
-    except VerificationError as e:
-        reason = one_line(e).removeprefix(f"model '{model_arg}': ")
-        raise fail(f"cannot be checked ({reason})") from e
-    _check_public_key(key_arg, fail)
-    try:
-        data = sig_arg.read_bytes()
-    except FileNotFoundError as e:
-        raise fail("does not exist (was the model signed?)") from e
-    except OSError as e:
-        raise fail(f"cannot be read ({e.strerror})") from e
-    try:
-        read_bundle_json(data)  # fail early, with a clear reason, on a non-bundle
-    except ValueError as e:
-        raise fail(f"is unusable: {one_line(e)}") from e
-    sig_resolved = sig_arg.resolve()
-    if sig_resolved.is_relative_to(model):
-        rel = PurePosixPath(sig_resolved.relative_to(model).as_posix())
-        if not any(rel.is_relative_to(p) for p in allowed):
-            raise fail(
-                "lies inside the model directory, so it is an unsigned extra file; keep "
-                "signatures outside the model"
-            )
-    config = ms_verifying.Config().use_elliptic_key_verifier(public_key=key_arg)
-    statement = _verify_with(config, model, data, allowed, fail, what=f"public key '{key_arg}'")
-    return digest_of(statement.resources)
-
-
-def _mismatch_reason(
-    error: Exception, model: Path, bundle_bytes: bytes, allowed: tuple[str, ...]
-) -> str:
-    """Say which files differ ("files added: a; files changed: b"), else model-signing's reason.
-
-    Model-signing reports a manifest mismatch only after the signature itself verified, so the
-    signed resource list is authentic; we re-hash the model to name the differing files.
-    """
-    if isinstance(error, InvalidSignature):
-        return "invalid signature: the bundle was edited or made with another key"
-    fallback = one_line(error)
-    if not str(error).startswith("Signature mismatch"):
-        return fallback
-    try:
-        statement = signed_statement(read_bundle_json(bundle_bytes))
-        signed_ignored = statement.serialization.get("ignore_paths", [])
-        manifest = hashing_config([*allowed, *signed_ignored]).hash(model)
-        actual = {rd.identifier: rd.digest.digest_hex for rd in manifest.resource_descriptors()}
-    except Exception:  # noqa: BLE001 - only the wording of the error is at stake here
-        return fallback
-    expected = {name: digest for name, _, digest in statement.resources}
-    parts = []
-    for label, names in (
-        ("files added", sorted(actual.keys() - expected.keys())),
-        ("files removed", sorted(expected.keys() - actual.keys())),
-        (
-            "files changed",
-            sorted(n for n in actual.keys() & expected.keys() if actual[n] != expected[n]),
-        ),
-    ):
-        if names:
-            shown = ", ".join(names[:10]) + (
-                f" and {len(names) - 10} more" if len(names) > 10 else ""
-            )
-            parts.append(f"{label}: {shown}")
-    return "; ".join(parts) or fallback
-
-
-def _check_public_key(path: Path, fail: _Fail) -> None:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as e:
-        raise fail(f"cannot be checked: public key '{path}' does not exist") from e
-    except OSError as e:
-        raise fail(f"cannot be checked: public key '{path}' cannot be read ({e.strerror})") from e
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as e:
-        raise fail(f"cannot be checked: '{path}' is not a PEM public key") from e
-    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in SUPPORTED_CURVES:
-        raise fail(
-            f"cannot be checked: public key '{path}' is not ECDSA on {', '.join(SUPPORTED_CURVES)}"
-        )
-
-
-def _verify_with(
-    config: ms_verifying.Config,
-    model: Path,
-    bundle_bytes: bytes,
-    allowed: tuple[str, ...],
-    fail: _Fail,
-    *,
-    what: str,
-) -> SignedStatement:
-    """Run model-signing on a private copy of the bundle bytes, then check the signed statement.
-
-    Verifying a private copy means the bytes we parse afterwards are exactly the bytes that were
-    verified, even if the signature file changes meanwhile.
-    """
-    config.set_hashing_config(hashing_config(allowed))
-    with tempfile.TemporaryDirectory(prefix="kfp-mlsecops-verify-") as tmp_dir:
-        copy = Path(tmp_dir, "bundle.sig")
-        copy.write_bytes(bundle_bytes)
-        try:
-            config.verify(model, copy)
-        except Exception as e:
-            reason = _mismatch_reason(e, model, bundle_bytes, allowed)
-            raise fail(f"does not verify against {what} ({reason})") from e
-    try:
-        statement = signed_statement(read_bundle_json(bundle_bytes))
-    except ValueError as e:
-        raise fail(f"verified but its statement is unusable ({one_line(e)})") from e
-    serialization_ = statement.serialization
-    expected = {"method": "files", "hash_type": HASH_ALGORITHM, "allow_symlinks": False}
-    for key, value in expected.items():
-        if serialization_.get(key) != value or type(serialization_.get(key)) is not type(value):
-            raise fail(
-                f"was made with serialization {key}={serialization_.get(key)!r}, expected {value!r}"
-            )
-    signed_ignored = serialization_.get("ignore_paths", [])
-    if not isinstance(signed_ignored, list) or not all(isinstance(p, str) for p in signed_ignored):
-        raise fail("declares malformed ignore_paths")
-    unapproved = sorted({str(PurePosixPath(p)) for p in signed_ignored} - set(allowed))
-    if unapproved:
-        raise fail(
-            f"leaves paths unsigned that the caller did not allow ({', '.join(unapproved)}); "
-            "pass them in ignore_paths only if unsigned files there are acceptable"
-        )
-    if not statement.resources:
-        raise fail("covers no file")
-    return statement
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{what} must be a non-empty string; pass the expected {what}")
+    return value

@@ -28,6 +28,7 @@ def build_provenance(
     *,
     data_digest: str,
     parameters: dict[str, Any],
+    adversarial_training: dict[str, Any],
     architecture: str,
     input_shape: tuple[int, ...],
     n_classes: int,
@@ -37,13 +38,18 @@ def build_provenance(
     split_sha256: dict[str, str],
     samples: dict[str, int],
 ) -> dict[str, Any]:
-    """Assemble the provenance dict (schema ``constants.PROVENANCE_SCHEMA``)."""
+    """Assemble the provenance dict (schema ``constants.PROVENANCE_SCHEMA``).
+
+    ``adversarial_training`` is ``{"method": "none"}`` for standard training, else the attack
+    settings the model was trained against (see ``AdversarialSettings.to_provenance``).
+    """
     return {
         "schema": C.PROVENANCE_SCHEMA,
         C.PROVENANCE_DATA_DIGEST: data_digest,
         "splits_sha256": dict(split_sha256),
         "samples": {k: int(v) for k, v in samples.items()},
         "parameters": dict(parameters),
+        C.PROVENANCE_ADVERSARIAL: dict(adversarial_training),
         "architecture": architecture,
         "input_shape": [int(d) for d in input_shape],
         "n_classes": int(n_classes),

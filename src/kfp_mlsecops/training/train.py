@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shutil
@@ -16,8 +17,9 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops._io import sha256_file, write_json_atomic
 from kfp_mlsecops.data.split_io import Split, load_split
 from kfp_mlsecops.errors import InvalidInputError, TrainingError
-from kfp_mlsecops.training._architecture import architecture_for, build_model
+from kfp_mlsecops.training._architecture import LOGITS_LAYER, architecture_for, build_model
 from kfp_mlsecops.training._export import export_savedmodel
+from kfp_mlsecops.training.adversarial import check_adversarial, fit_adversarial
 from kfp_mlsecops.training.model_io import load_model
 from kfp_mlsecops.training.provenance import build_provenance
 
@@ -49,8 +51,19 @@ def train_model(
     learning_rate: float = 1e-3,
     seed: int = 0,
     data_digest: str = "",
+    adversarial: str = "none",
+    adv_epsilon: float = 0.2,
+    adv_steps: int = 10,
+    adv_step_size: float | None = None,
 ) -> TrainResult:
     """Train a CNN (image splits) or MLP (tabular splits) and write ``model_dir``.
+
+    ``adversarial`` picks the training: ``none`` (Keras ``fit`` on clean data), ``pgd`` (PGD-AT,
+    Madry et al. 2018: ``adv_steps`` steps of ``adv_step_size``, default ``2.5 * adv_epsilon /
+    adv_steps``) or ``fgsm_rs`` (one step of ``adv_step_size``, default ``1.25 * adv_epsilon``,
+    after a random start; Wong et al. 2020). ``adv_epsilon`` is the L-inf budget in input units (the
+    split's range, e.g. 0.2 for [0, 1]); the adversarial settings are recorded in the provenance
+    under ``adversarial_training``, and ``train_loss`` is then the loss on attacked batches.
 
     ``model_dir`` receives ``1/`` (TF SavedModel for KServe), ``model.keras`` and
     ``provenance.json``; it is assembled in a temporary sibling folder and renamed into place, so a
@@ -58,8 +71,17 @@ def train_model(
     when the data do not fit together or training diverges.
     """
     _check_parameters(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    check_attack = functools.partial(
+        check_adversarial,
+        adversarial,
+        epsilon=adv_epsilon,
+        steps=adv_steps,
+        step_size=adv_step_size,
+    )
+    check_attack()  # before reading any file; the range check needs the split
     train, test = load_split(train_path), load_split(test_path)
     _check_splits(train, test, train_path=train_path, test_path=test_path)
+    settings = check_attack(lower=train.lower, upper=train.upper)
 
     import keras
 
@@ -68,20 +90,36 @@ def train_model(
         model = build_model(
             x_train=train.x, n_classes=train.n_classes, lower=train.lower, upper=train.upper
         )
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=["accuracy"],
-        )
-        history = model.fit(
-            train.x,
-            train.y,
-            epochs=epochs,
-            batch_size=batch_size,
-            shuffle=True,
-            verbose=0,
-            callbacks=[keras.callbacks.TerminateOnNaN()],
-        )
+        if settings.enabled:
+            losses = fit_adversarial(
+                model,
+                train.x,
+                train.y,
+                settings=settings,
+                logits_layer=LOGITS_LAYER,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                seed=seed,
+                lower=train.lower,
+                upper=train.upper,
+            )
+        else:
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                loss=keras.losses.SparseCategoricalCrossentropy(),
+                metrics=["accuracy"],
+            )
+            history = model.fit(
+                train.x,
+                train.y,
+                epochs=epochs,
+                batch_size=batch_size,
+                shuffle=True,
+                verbose=0,
+                callbacks=[keras.callbacks.TerminateOnNaN()],
+            )
+            losses = [float(v) for v in history.history.get("loss", [])]
         probabilities = np.asarray(model.predict(test.x, batch_size=_PREDICT_BATCH, verbose=0))
     except TrainingError as e:
         raise TrainingError(f"split '{train_path}': {e}") from e
@@ -91,7 +129,6 @@ def train_model(
             f"training on '{train_path}' failed ({detail}); check the split and parameters"
         ) from e
 
-    losses = [float(v) for v in history.history.get("loss", [])]
     check_losses(losses, epochs=epochs, train_path=train_path)
     accuracy, loss, matrix = _score(probabilities, test.y, test.n_classes)
     if not (math.isfinite(loss) and np.isfinite(probabilities).all()):
@@ -107,6 +144,7 @@ def train_model(
             "learning_rate": float(learning_rate),
             "seed": seed,
         },
+        adversarial_training=settings.to_provenance(),
         architecture=architecture_for(train.x),
         input_shape=tuple(train.x.shape[1:]),
         n_classes=train.n_classes,

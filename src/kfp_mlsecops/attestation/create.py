@@ -1,0 +1,169 @@
+"""Create the signed robustness attestation of a model (after attack_test, with the model's key)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from kfp_mlsecops import constants as C
+from kfp_mlsecops._io import write_text_atomic
+from kfp_mlsecops.attestation import predicate as P
+from kfp_mlsecops.attestation._json import canonical, strict_loads
+from kfp_mlsecops.attestation._methods import EnvelopeSigner, KeyEnvelopeSigner
+from kfp_mlsecops.attestation._statement import build_payload
+from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, SigningError
+from kfp_mlsecops.signing import model_digest
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+PathArg = str | os.PathLike[str]
+
+
+def create_attestation(
+    *,
+    model_dir: PathArg,
+    results_path: PathArg,
+    policy: dict[str, Any],
+    data_digest: str,
+    attack_config: dict[str, Any],
+    private_key_path: PathArg,
+    password_path: PathArg | None = None,
+    out_path: PathArg,
+) -> str:
+    """Sign an in-toto Statement binding the robustness results to the model; return its digest.
+
+    The subject is the model (directory name, ``sha256`` of :func:`~kfp_mlsecops.signing.
+    model_digest`); the predicate holds the results JSON as written by attack_test, ``policy``,
+    ``data_digest``, ``attack_config`` and library versions. The DSSE envelope is written
+    atomically to ``out_path``, which must lie outside the model directory. Raises
+    InvalidInputError for unusable inputs (including results computed for another model) and
+    SigningError when the key cannot sign.
+    """
+    signer = KeyEnvelopeSigner(
+        _path(private_key_path, "private_key_path"),
+        None if password_path is None else _path(password_path, "password_path"),
+    )
+    return _create(
+        signer,
+        model_dir=_path(model_dir, "model_dir"),
+        results_path=_path(results_path, "results_path"),
+        policy=policy,
+        data_digest=data_digest,
+        attack_config=attack_config,
+        out_path=_path(out_path, "out_path"),
+    )
+
+
+def _create(
+    signer: EnvelopeSigner,
+    *,
+    model_dir: Path,
+    results_path: Path,
+    policy: dict[str, Any],
+    data_digest: str,
+    attack_config: dict[str, Any],
+    out_path: Path,
+) -> str:
+    """Build, sign and write the attestation with any signing backend."""
+    digest = model_digest(model_dir)
+    target = _target(out_path, model_dir.resolve())
+    results = _results(results_path, digest)
+    predicate = {
+        P.RESULTS: results,
+        P.POLICY: _json_object(policy, "policy"),
+        P.DATA_DIGEST: _data_digest(data_digest),
+        P.ATTACK_CONFIG: _json_object(attack_config, "attack_config"),
+        P.LIBRARY_VERSIONS: P.library_versions(),
+    }
+    try:
+        payload = build_payload(
+            model_name=model_dir.resolve().name,
+            digest_hex=digest.removeprefix(C.MODEL_DIGEST_PREFIX),
+            predicate=predicate,
+        )
+    except ValueError as e:
+        raise InvalidInputError(
+            f"attestation of model '{model_dir}': the Statement is invalid ({e}); check the inputs"
+        ) from e
+    try:
+        document = signer.sign(payload)
+    except MLSecOpsError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any signing failure means no attestation
+        detail = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        raise SigningError(
+            f"attestation of model '{model_dir}': signing with {signer.describe()} failed "
+            f"({detail}); check the key"
+        ) from e
+    try:
+        write_text_atomic(target, document.decode("utf-8"))
+    except OSError as e:
+        raise InvalidInputError(
+            f"attestation path '{out_path}': cannot write there ({e.strerror}); pick a writable "
+            "path"
+        ) from e
+    return digest
+
+
+def _path(value: object, what: str) -> Path:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise InvalidInputError(f"{what} must be a non-empty path, got {value!r}")
+    return Path(value)
+
+
+def _target(out_path: Path, model: Path) -> Path:
+    resolved = out_path.resolve()
+    if resolved.is_relative_to(model):
+        raise InvalidInputError(
+            f"attestation path '{out_path}' is inside the model directory '{model}'; write it "
+            "outside (a file inside the model changes the model digest it attests)"
+        )
+    if resolved.is_dir():
+        raise InvalidInputError(f"attestation path '{out_path}' is a directory; pass a file path")
+    return resolved
+
+
+def _results(path: Path, digest: str) -> dict[str, Any]:
+    where = f"robustness results '{path}'"
+    try:
+        results = strict_loads(path.read_bytes())
+    except FileNotFoundError as e:
+        raise InvalidInputError(f"{where} do not exist; run attack_test first") from e
+    except OSError as e:
+        raise InvalidInputError(f"{where} cannot be read ({e.strerror}); check the file") from e
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidInputError(f"{where} are not strict JSON ({e}); rerun attack_test") from e
+    if not isinstance(results, dict) or results.get(C.SCHEMA) != C.ROBUSTNESS_SCHEMA:
+        raise InvalidInputError(
+            f"{where} are not {C.ROBUSTNESS_SCHEMA} results; pass attack_test's results JSON"
+        )
+    attested_for = results.get(C.MODEL_DIGEST)
+    if attested_for is not None and attested_for != digest:
+        raise InvalidInputError(
+            f"{where} were computed for model {attested_for!r}, not for this model ({digest}); "
+            "rerun attack_test on this model"
+        )
+    _json_object(results, where)
+    return results
+
+
+def _json_object(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise InvalidInputError(f"{what} must be a non-empty JSON object, got {value!r:.80}")
+    try:
+        canonical(value)
+    except ValueError as e:
+        raise InvalidInputError(
+            f"{what} is not plain JSON ({e}); pass strings, numbers, lists"
+        ) from e
+    return value
+
+
+def _data_digest(value: object) -> str:
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        raise InvalidInputError(
+            f"data_digest {value!r:.80} is not sha256:<64 hex>; pass validate_data's dataset digest"
+        )
+    return value

@@ -1,0 +1,114 @@
+"""Verify a robustness attestation and check it attests the numbers the gate is gating on.
+
+Both functions return normally or raise VerificationError (one line ending in "do not deploy");
+nothing unexpected lets an attestation through.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from kfp_mlsecops.attestation._json import canonical
+from kfp_mlsecops.attestation._methods import EnvelopeVerifier, KeyEnvelopeVerifier
+from kfp_mlsecops.attestation._statement import parse_statement
+from kfp_mlsecops.attestation.predicate import AttestationPredicate
+from kfp_mlsecops.errors import InvalidInputError, VerificationError
+
+_DO_NOT_DEPLOY = "do not deploy"
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_MAX_REASON = 400
+
+
+def verify_attestation(
+    *,
+    attestation_path: str | os.PathLike[str],
+    public_key_path: str | os.PathLike[str],
+    expected_model_digest: str,
+) -> AttestationPredicate:
+    """Verify the attestation's signature and that its subject is the expected model.
+
+    ``expected_model_digest`` is the digest returned by verifying the model signature
+    (``sha256:<hex>``). Returns the parsed predicate; raises VerificationError on any failure
+    (unreadable or non-JSON file, wrong payloadType, edited payload or signature, another key,
+    another subject, wrong statement or predicate type, several subjects, malformed predicate).
+    """
+    path = _path(attestation_path, "attestation_path")
+    verifier = KeyEnvelopeVerifier(_path(public_key_path, "public_key_path"))
+    return _verify(verifier, path, expected_model_digest)
+
+
+def _verify(verifier: EnvelopeVerifier, path: Path, expected: object) -> AttestationPredicate:
+    """Verify with any backend; every failure becomes one VerificationError."""
+
+    def fail(reason: str) -> VerificationError:
+        return VerificationError(f"attestation '{path}' {_one_line(reason)}; {_DO_NOT_DEPLOY}")
+
+    if not isinstance(expected, str) or not _DIGEST.fullmatch(expected):
+        raise fail(f"cannot be checked: expected model digest {expected!r:.80} is not sha256:<hex>")
+    try:
+        document = path.read_bytes()
+    except FileNotFoundError as e:
+        raise fail("does not exist (was the robustness attestation created?)") from e
+    except OSError as e:
+        raise fail(f"cannot be read ({e.strerror})") from e
+    try:
+        payload = verifier.verify(document)
+        predicate = parse_statement(payload)
+    except ValueError as e:
+        raise fail(str(e)) from e
+    except Exception as e:  # fail closed: nothing unexpected may let an attestation through
+        raise fail(f"could not be verified ({type(e).__name__}: {e})") from e
+    if predicate.model_digest != expected:
+        raise fail(
+            f"is about model {predicate.model_digest}, not the signed model {expected} "
+            "(attestation of another model)"
+        )
+    return predicate
+
+
+def check_attested_numbers(predicate: AttestationPredicate, results: dict[str, Any]) -> None:
+    """Raise VerificationError unless the attested results equal ``results`` exactly.
+
+    Both sides are compared in RFC 8785 canonical JSON: every key and value must match, numbers
+    as the same IEEE-754 double (``1`` equals ``1.0``; ``0.9`` does not equal ``0.90000001``).
+    """
+
+    def fail(reason: str) -> VerificationError:
+        return VerificationError(f"attestation check: {_one_line(reason)}; {_DO_NOT_DEPLOY}")
+
+    if not isinstance(predicate, AttestationPredicate):
+        raise fail(f"expected a verified AttestationPredicate, got {type(predicate).__name__}")
+    if not isinstance(results, dict):
+        raise fail(f"the gated results are a {type(results).__name__}, not a JSON object")
+    try:
+        attested, gated = canonical(predicate.results), canonical(results)
+    except ValueError as e:
+        raise fail(f"the results are not plain JSON ({e})") from e
+    if attested == gated:
+        return
+    keys = sorted(set(predicate.results) | set(results))
+    differing = [
+        key
+        for key in keys
+        if key not in predicate.results
+        or key not in results
+        or canonical(predicate.results[key]) != canonical(results[key])
+    ]
+    raise fail(
+        "the attested results differ from the results being gated on "
+        f"({', '.join(differing[:10]) or 'content'}); gate only on attested numbers"
+    )
+
+
+def _path(value: object, what: str) -> Path:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise InvalidInputError(f"{what} must be a non-empty path, got {value!r:.80}")
+    return Path(value)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."

@@ -1,0 +1,231 @@
+"""``mlsecops serve``: verify a signed model, then serve it with KServe (v1 + v2 REST).
+
+The model is verified (signature, optional attestation and digest pin) and loaded before any
+port is bound; on failure the command prints one line and exits 1, and nothing listens.
+Also runnable as ``python -m kfp_mlsecops.cli.serve_command`` (the predictor image does that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from kfp_mlsecops.errors import MLSecOpsError
+
+__all__ = ["add_serve_parser", "main", "run_serve"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+_PROG = "mlsecops serve"
+_DESCRIPTION = (
+    "Verify the model's signature (and robustness attestation) on a private copy, load it with "
+    "Keras safe_mode, then serve KServe's v1 (/v1/models/NAME:predict) and v2 "
+    "(/v2/models/NAME/infer) protocols with mlsecops_* metrics on /metrics. Exits 1 with a "
+    "one-line reason, before binding the port, if anything fails to verify."
+)
+
+
+def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``serve`` subcommand to an argparse subparsers object and return it."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="verify a signed model, then serve it (KServe v1/v2)",
+        description=_DESCRIPTION,
+    )
+    _add_arguments(parser)
+    return parser
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    from kfp_mlsecops.serving.drift import DEFAULT_MIN_SAMPLES, DEFAULT_WINDOW
+    from kfp_mlsecops.serving.request_guard import DEFAULT_MAX_REQUEST_BYTES
+
+    model = parser.add_argument_group("model and verification")
+    model.add_argument("--model-dir", type=Path, required=True, help="signed model directory")
+    model.add_argument(
+        "--signature", type=Path, required=True, help="model-signing bundle (outside the model)"
+    )
+    model.add_argument(
+        "--public-key", type=Path, required=True, help="ECDSA public key PEM that signed it"
+    )
+    model.add_argument(
+        "--attestation",
+        type=Path,
+        default=None,
+        help="DSSE robustness attestation to verify too (signed with the same key)",
+    )
+    model.add_argument(
+        "--expected-digest",
+        default=None,
+        help="also require this model digest (sha256:<hex>), e.g. the one the gate approved",
+    )
+    model.add_argument(
+        "--ignore-path",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="model-relative path excluded when signing (repeatable)",
+    )
+    net = parser.add_argument_group("serving")
+    net.add_argument("--name", default="model", help="model name in the URL (default: model)")
+    net.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1)")
+    net.add_argument("--port", type=_port, default=8080, help="listen port (default: 8080)")
+    net.add_argument(
+        "--max-request-bytes",
+        type=_int_at_least(1024),
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        help=f"largest request body accepted (default: {DEFAULT_MAX_REQUEST_BYTES})",
+    )
+    net.add_argument(
+        "--tf-threads",
+        type=_int_at_least(1),
+        default=1,
+        help="TensorFlow threads per operation (default: 1, best for small models; raise it "
+        "for large ones)",
+    )
+    mon = parser.add_argument_group("runtime signals (metrics)")
+    mon.add_argument(
+        "--drift-window",
+        type=_int_at_least(1),
+        default=DEFAULT_WINDOW,
+        help=f"instances in the drift window (default: {DEFAULT_WINDOW})",
+    )
+    mon.add_argument(
+        "--drift-min-samples",
+        type=_int_at_least(1),
+        default=DEFAULT_MIN_SAMPLES,
+        help=f"instances before a drift score is exported (default: {DEFAULT_MIN_SAMPLES})",
+    )
+    mon.add_argument(
+        "--squeeze-every",
+        type=_int_at_least(1),
+        default=1,
+        help="feature-squeeze one instance in every N (default: 1, all)",
+    )
+    mon.add_argument("--squeeze-bits", type=_int_at_least(1), default=None, help="bit depth")
+    mon.add_argument(
+        "--squeeze-median", type=int, choices=(0, 2), default=None, help="median window (0=off)"
+    )
+    mon.add_argument(
+        "--squeeze-threshold",
+        type=float,
+        default=None,
+        help="L1 score above which an instance counts as suspected adversarial",
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Verify, load and serve; return the exit code (1 with a one-line reason on failure)."""
+    try:
+        predictor = _verified_predictor(args)
+    except MLSecOpsError as e:
+        return _fail(str(e))
+    except Exception as e:  # noqa: BLE001 - fail closed with one line, never a traceback
+        return _fail(f"model '{args.model_dir}': could not be loaded ({_one_line(e)})")
+    from kfp_mlsecops.serving.server import serve
+
+    try:
+        serve(
+            predictor,
+            host=args.host,
+            port=args.port,
+            max_request_bytes=args.max_request_bytes,
+        )
+    except MLSecOpsError as e:
+        return _fail(str(e))
+    except Exception as e:  # noqa: BLE001 - e.g. KServe internals changed: one line, exit 1
+        return _fail(f"server on {args.host}:{args.port} failed ({_one_line(e)})")
+    finally:
+        predictor.stop()
+    return EXIT_OK
+
+
+def _verified_predictor(args: argparse.Namespace) -> Any:
+    """Build the verification policy, verify and load (no KServe import before it verified)."""
+    from kfp_mlsecops.serving.runtime import MonitorSettings, VerifiedModelRuntime
+    from kfp_mlsecops.serving.verification import (
+        KeyAttestationVerifier,
+        KeyVerifier,
+        VerificationPolicy,
+    )
+
+    ignore = tuple(args.ignore_path)
+    policy = VerificationPolicy(
+        signature_path=args.signature,
+        verifier=KeyVerifier(args.public_key, ignore_paths=ignore),
+        attestation_path=args.attestation,
+        attestation_verifier=(
+            KeyAttestationVerifier(args.public_key) if args.attestation is not None else None
+        ),
+        expected_digest=args.expected_digest,
+    )
+    runtime = VerifiedModelRuntime(
+        args.name,
+        model_dir=args.model_dir,
+        policy=policy,
+        settings=MonitorSettings(
+            drift_window=args.drift_window,
+            drift_min_samples=min(args.drift_min_samples, args.drift_window),
+            squeeze_every=args.squeeze_every,
+            squeeze_bits=args.squeeze_bits,
+            squeeze_median_window=args.squeeze_median,
+            squeeze_threshold=args.squeeze_threshold,
+            tf_threads=args.tf_threads,
+        ),
+    )
+    runtime.load()
+    try:
+        from kfp_mlsecops.serving.predictor import VerifiedPredictor
+
+        predictor = VerifiedPredictor(runtime)
+        predictor.start()
+    except BaseException:
+        runtime.close()
+        raise
+    return predictor
+
+
+def _fail(reason: str) -> int:
+    print(f"{_PROG}: error: {_one_line(reason)}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _one_line(value: object) -> str:
+    text = str(value).strip()
+    return (text.splitlines()[0] if text else type(value).__name__)[:600]
+
+
+def _port(text: str) -> int:
+    value = _int_at_least(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1..65535)")
+    return value
+
+
+def _int_at_least(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be >= {minimum}")
+        return value
+
+    return parse
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``serve`` as its own program (``python -m kfp_mlsecops.cli.serve_command``)."""
+    parser = argparse.ArgumentParser(prog=_PROG, description=_DESCRIPTION)
+    _add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return run_serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

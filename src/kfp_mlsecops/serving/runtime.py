@@ -1,0 +1,227 @@
+"""The verified model at run time: verify, load, predict and record metrics (no KServe here).
+
+:class:`VerifiedModelRuntime` is what the KServe adapter (:mod:`.predictor`) wraps; it is usable
+and testable on its own. It is ``ready`` only after :meth:`~VerifiedModelRuntime.load` verified
+the signature (and attestation), loaded the model with ``safe_mode`` and probed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from prometheus_client import CollectorRegistry
+
+from kfp_mlsecops import constants as C
+from kfp_mlsecops.errors import InvalidInputError, VerificationError
+from kfp_mlsecops.serving.drift import DEFAULT_MIN_SAMPLES, DEFAULT_WINDOW, DriftMonitor
+from kfp_mlsecops.serving.inference import DEFAULT_THREADS, LoadedModel, load_for_serving
+from kfp_mlsecops.serving.metrics import ServingMetrics
+from kfp_mlsecops.serving.payload import InputSpec
+from kfp_mlsecops.serving.reference_stats import ReferenceStats, load_reference_stats
+from kfp_mlsecops.serving.signals import SignalWorker
+from kfp_mlsecops.serving.squeezing import DEFAULT_BITS, DEFAULT_THRESHOLD, FeatureSqueezer
+from kfp_mlsecops.serving.verification import StagedModel, VerificationPolicy, stage_verified_model
+
+__all__ = ["MonitorSettings", "VerifiedModelRuntime"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """Drift and feature-squeezing settings; ``None`` squeeze values come from the model.
+
+    Squeezing settings are taken, in order, from these fields, the ``squeezing`` object in the
+    model's ``reference_stats.json`` (calibrated at training time), then the defaults.
+    """
+
+    drift_window: int = DEFAULT_WINDOW
+    drift_min_samples: int = DEFAULT_MIN_SAMPLES
+    #: Squeeze one instance in every ``squeeze_every`` (1 = all). Each squeezed instance costs one
+    #: more model row per squeezer (batched, off the request path); with N > 1 the
+    #: suspected-adversarial counter is a sample (rate = suspected / mlsecops_squeeze_score_count).
+    squeeze_every: int = 1
+    squeeze_bits: int | None = None
+    squeeze_median_window: int | None = None
+    squeeze_threshold: float | None = None
+    #: TensorFlow intra/inter-op threads (None: TensorFlow's default, one per core).
+    tf_threads: int | None = DEFAULT_THREADS
+
+
+class VerifiedModelRuntime:
+    """A model that is served only after it verified; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        model_dir: str | os.PathLike[str],
+        policy: VerificationPolicy,
+        settings: MonitorSettings | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.name = name
+        self.model_dir = Path(model_dir)
+        self.policy = policy
+        self.settings = settings or MonitorSettings()
+        self.metrics = ServingMetrics(name, registry=registry)
+        self._staged: StagedModel | None = None
+        self._model: LoadedModel | None = None
+        self._drift: DriftMonitor | None = None
+        self._squeezer: FeatureSqueezer | None = None
+        self._signals: SignalWorker | None = None
+        every = self.settings.squeeze_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise InvalidInputError(f"squeeze_every={every!r}: must be an integer >= 1")
+
+    @property
+    def ready(self) -> bool:
+        """True once the model verified and loaded."""
+        return self._model is not None
+
+    @property
+    def digest(self) -> str:
+        """The verified model digest (VerificationError before :meth:`load`)."""
+        if self._staged is None:
+            raise VerificationError(f"model '{self.model_dir}': not verified yet; call load()")
+        return self._staged.digest
+
+    @property
+    def spec(self) -> InputSpec:
+        """The input contract of the loaded model."""
+        return self._loaded().spec
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes the loaded model predicts."""
+        return self._loaded().n_classes
+
+    @property
+    def squeezer(self) -> FeatureSqueezer:
+        """The feature squeezer in use."""
+        if self._squeezer is None:
+            raise VerificationError(f"model '{self.model_dir}': not loaded; call load()")
+        return self._squeezer
+
+    @property
+    def drift_enabled(self) -> bool:
+        """Whether the model carries reference statistics (else no drift score is exported)."""
+        return self._drift is not None
+
+    def load(self) -> None:
+        """Verify a private copy of the model, then load it; raise and stay unready on failure."""
+        self.close()
+        staged = stage_verified_model(self.model_dir, self.policy)
+        try:
+            model = load_for_serving(staged.path, threads=self.settings.tf_threads)
+            stats = self._reference_stats(staged.path, model.spec)
+            self._drift = (
+                None
+                if stats is None
+                else DriftMonitor(
+                    stats,
+                    window=self.settings.drift_window,
+                    min_samples=self.settings.drift_min_samples,
+                )
+            )
+            self._squeezer = self._build_squeezer(model.spec, stats)
+            self._signals = SignalWorker(
+                predict=model.predict,
+                squeezer=self._squeezer,
+                drift=self._drift,
+                metrics=self.metrics,
+                squeeze_every=self.settings.squeeze_every,
+            )
+        except BaseException:
+            staged.cleanup()
+            raise
+        self._staged = staged
+        self.metrics.set_model_digest(staged.digest)
+        self._model = model
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """Return probabilities for a checked float32 batch; count them, queue the signals.
+
+        Drift and squeeze scores are computed by a background worker (see :mod:`.signals`);
+        call :meth:`flush` to wait for them.
+        """
+        model = self._loaded()
+        probabilities = model.predict(batch)
+        self.metrics.record_predictions(probabilities.argmax(axis=1))
+        if self._signals is not None:
+            self._signals.submit(batch, probabilities)
+        return probabilities
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until the runtime signals of every served instance are recorded."""
+        return True if self._signals is None else self._signals.flush(timeout)
+
+    def close(self) -> None:
+        """Forget the model, stop the signal worker, delete the private copy (idempotent)."""
+        self._model = None
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
+        if self._staged is not None:
+            self._staged.cleanup()
+            self._staged = None
+
+    def _loaded(self) -> LoadedModel:
+        if self._model is None:
+            raise VerificationError(f"model '{self.model_dir}': not verified and loaded")
+        return self._model
+
+    def _reference_stats(self, folder: Path, spec: InputSpec) -> ReferenceStats | None:
+        path = folder / C.REFERENCE_STATS_FILE
+        if not path.exists():
+            _log.warning(
+                "model '%s' has no %s; the input-drift score is not exported (retrain to add it)",
+                self.model_dir,
+                C.REFERENCE_STATS_FILE,
+            )
+            return None
+        stats = load_reference_stats(path)
+        if stats.feature_shape != spec.shape:
+            raise InvalidInputError(
+                f"reference stats in '{self.model_dir}': feature_shape {stats.feature_shape} "
+                f"does not match the model input {spec.shape}; retrain to rewrite them"
+            )
+        return stats
+
+    def _build_squeezer(self, spec: InputSpec, stats: ReferenceStats | None) -> FeatureSqueezer:
+        saved = (stats.squeezing if stats is not None else None) or {}
+        where = f"reference stats in '{self.model_dir}'"
+        if saved:
+            base = FeatureSqueezer.from_settings(
+                saved, lower=spec.lower, upper=spec.upper, where=where
+            )
+        else:
+            base = FeatureSqueezer(lower=spec.lower, upper=spec.upper)
+        s = self.settings
+        bits = base.bits if s.squeeze_bits is None else s.squeeze_bits
+        median = base.median_window if s.squeeze_median_window is None else s.squeeze_median_window
+        threshold = base.threshold if s.squeeze_threshold is None else s.squeeze_threshold
+        if not saved and s.squeeze_threshold is None:
+            _log.warning(
+                "model '%s': no calibrated squeezing threshold; using %s with %s bits "
+                "(see kfp_mlsecops.serving.calibrate_squeezing)",
+                self.model_dir,
+                DEFAULT_THRESHOLD,
+                DEFAULT_BITS,
+            )
+        if median and len(spec.shape) != 3:
+            raise InvalidInputError(
+                f"model '{self.model_dir}': median squeezing needs image inputs (H, W, C), the "
+                f"model takes {spec.shape}; turn it off"
+            )
+        return FeatureSqueezer(
+            lower=spec.lower,
+            upper=spec.upper,
+            bits=bits,
+            median_window=median,
+            threshold=threshold,
+        )
