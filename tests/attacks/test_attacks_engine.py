@@ -69,6 +69,42 @@ def test_attack_stays_in_its_ball_and_range_and_is_exact_at_eps_zero(
     assert 0.2 < success[1].mean() < 1.0  # it finds adversarials, but not for every sample
 
 
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_pgd_early_stop_keeps_every_sample_the_full_run_breaks(
+    data: dict[str, Any], norm: str
+) -> None:
+    x, y, model = data["x"], data["y"], data["model"]
+    epsilons = [0.3, 0.6] if norm == "l2" else [0.05, 0.1]
+    runs = [
+        PGD(norm=norm, steps=10, restarts=2, early_stop=stop)(
+            model, x, y, epsilons=epsilons, lower=0.0, upper=1.0
+        )[2]
+        for stop in (False, True)
+    ]
+    full, stopped = runs
+    assert (stopped >= full).all()  # same path until a sample breaks, and then it is kept
+    assert 0 < full.sum() < full.size
+
+
+def test_pgd_early_stop_on_a_batch_that_breaks_completely() -> None:
+    # a CNN: oneDNN rejects an empty batch, which is what is left once every sample is broken
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 1))
+    h = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    h = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(h)
+    outputs = keras.layers.Dense(K)(keras.layers.Flatten()(h))
+    model = TFModel(keras.Model(inputs, outputs), bounds=(0.0, 1.0))
+    x = np.random.default_rng(0).uniform(size=(16, 4, 4, 1)).astype(np.float32)
+    y = model.predict_labels(x)
+    _, clipped, success = PGD(steps=5, restarts=3)(
+        model, x, y, epsilons=[0.0, 1.0], lower=0.0, upper=1.0
+    )
+    assert not success[0].any() and success[1].all()
+    np.testing.assert_array_equal(clipped[0], x)
+
+
 def test_pgd_l2_uses_the_whole_l2_ball_not_the_linf_box(data: dict[str, Any]) -> None:
     x, y, model = data["x"], data["y"], data["model"]
     adv = PGD(norm="l2", steps=10).run(model, x, y, epsilon=0.5)

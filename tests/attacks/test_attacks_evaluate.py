@@ -71,6 +71,7 @@ def test_results_follow_the_schema(
         "rel_stepsize": 0.125,
         "restarts": 1,
         "random_start": True,
+        "early_stop": True,
         "seed": 0,
     }
     assert [w["epsilon"] for w in results[C.WORST_CASE]] == sorted(EPSILONS)

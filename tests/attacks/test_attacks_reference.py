@@ -184,7 +184,8 @@ def test_attack_call_validates_inputs(linear: dict[str, Any]) -> None:
 
 def test_pgd_hyper_parameters_are_keyword_only_validated_and_shown() -> None:
     assert repr(PGD(steps=10, seed=3)) == (
-        "PGD(norm='linf', steps=10, rel_stepsize=0.25, restarts=1, random_start=True, seed=3)"
+        "PGD(norm='linf', steps=10, rel_stepsize=0.25, restarts=1, random_start=True, "
+        "early_stop=True, seed=3)"
     )
     assert repr(FGSM()) == "FGSM()"
     with pytest.raises(TypeError):
