@@ -63,12 +63,10 @@ def run_plain_server(model_dir: Path, port: int) -> None:
 
 # --- preparing a signed model ------------------------------------------------------------------
 def prepare_model(root: Path) -> tuple[Path, Path, Path, np.ndarray]:
-    """Train the digits CNN (train_model), add reference stats, sign it; return paths + inputs."""
+    """Train the digits CNN (train_model writes its reference stats), sign it; return paths."""
     from sklearn.datasets import load_digits
 
-    from kfp_mlsecops import constants as C
     from kfp_mlsecops.data.split_io import Split, save_split
-    from kfp_mlsecops.serving import compute_reference_stats, write_reference_stats
     from kfp_mlsecops.signing import generate_key_pair, sign_model
     from kfp_mlsecops.training import train_model
 
@@ -81,8 +79,6 @@ def prepare_model(root: Path) -> tuple[Path, Path, Path, np.ndarray]:
     test = save_split(root / "test.npz", Split(x[order[cut:]], y[order[cut:]], 0.0, 1.0, 10))
     model_dir = root / "model"
     train_model(train_path=train, test_path=test, model_dir=model_dir, epochs=3, seed=0)
-    stats = compute_reference_stats(x[order[:cut]])
-    write_reference_stats(model_dir / C.REFERENCE_STATS_FILE, stats)
     generate_key_pair(root / "private-key.pem", root / "public-key.pem")
     signature = root / "model.sig"
     sign_model(model_dir, signature, private_key_path=root / "private-key.pem")

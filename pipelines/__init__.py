@@ -1,5 +1,9 @@
 """Pipelines built from the kfp-mlsecops components (importing them never loads TensorFlow)."""
 
-from kfp_mlsecops.pipelines.secure_training import PIPELINE_NAME, secure_training
+from kfp_mlsecops.pipelines.secure_training import (
+    PIPELINE_NAME,
+    make_secure_training,
+    secure_training,
+)
 
-__all__ = ["PIPELINE_NAME", "secure_training"]
+__all__ = ["PIPELINE_NAME", "make_secure_training", "secure_training"]

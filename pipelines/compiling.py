@@ -9,9 +9,9 @@ from pathlib import Path
 from kfp import compiler
 
 from kfp_mlsecops import components as _components
-from kfp_mlsecops.pipelines.secure_training import secure_training
+from kfp_mlsecops.pipelines.secure_training import make_secure_training, secure_training
 
-__all__ = ["COMPONENT_NAMES", "PIPELINE_YAML", "compile_all", "stale_files"]
+__all__ = ["COMPONENT_NAMES", "PIPELINE_YAML", "compile_all", "compile_pipeline", "stale_files"]
 
 COMPONENT_NAMES = (
     "validate_data",
@@ -45,6 +45,14 @@ def compile_all(
         compiler.Compiler().compile(func, str(path))  # type: ignore[arg-type]
         written.append(path)
     return written
+
+
+def compile_pipeline(path: Path, *, signing_method: str) -> Path:
+    """Write the secure-training pipeline wired for ``signing_method`` to ``path``; return it."""
+    pipeline = make_secure_training(signing_method)  # InvalidInputError for an unknown method
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(pipeline, str(path))
+    return path
 
 
 def stale_files(

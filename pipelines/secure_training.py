@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: KFP reads the real annotation objects.
 from typing import List
 
-from kfp import dsl, kubernetes
+from kfp import dsl
 
 from kfp_mlsecops.components import (
     attack_test,
@@ -14,159 +14,213 @@ from kfp_mlsecops.components import (
     train,
     validate_data,
 )
-from kfp_mlsecops.constants import (
-    SIGNING_KEY_FILE,
-    SIGNING_KEY_MOUNT,
-    VERIFY_KEY_FILE,
-    VERIFY_KEY_MOUNT,
+from kfp_mlsecops.constants import SIGNING_METHOD_KEY, SIGNING_METHODS
+from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops.pipelines.signing_wiring import (
+    WIRINGS,
+    mount_signing_material,
+    mount_verification_material,
 )
 
 PIPELINE_NAME = "secure-training"
 
 
-@dsl.pipeline(
-    name=PIPELINE_NAME,
-    description=(
-        "Validate data, train a Keras model, attack-test it, sign it, gate it on signature and "
-        "robustness, and deploy it to KServe only when the gate blesses it."
-    ),
-)
-def secure_training(
-    data_source: str = "digits",
-    test_fraction: float = 0.2,
-    seed: int = 0,
-    epochs: int = 5,
-    batch_size: int = 64,
-    learning_rate: float = 0.001,
-    adversarial_training: str = "none",
-    epsilons: List[float] = [0.05, 0.1, 0.2],  # noqa: B006 - KFP reads the default from here
-    attack_tier: str = "fast",
-    pgd_steps: int = 20,
-    min_clean_accuracy: float = 0.9,
-    min_robust_accuracy: float = 0.5,
-    robust_attack: str = "worst_case",
-    robust_epsilon: float = 0.05,
-    allow_masking_flags: List[str] = [],  # noqa: B006 - KFP reads the default from here
-    signing_key_secret: str = "mlsecops-signing-key",  # noqa: S107 - a Secret name, not a secret
-    verify_key_configmap: str = "mlsecops-verify-key",
-    private_key_path: str = f"{SIGNING_KEY_MOUNT}/{SIGNING_KEY_FILE}",
-    public_key_path: str = f"{VERIFY_KEY_MOUNT}/{VERIFY_KEY_FILE}",
-    service_name: str = "digits-classifier",
-    namespace: str = "kubeflow-user-example-com",
-    deploy_mode: str = "dry-run",
-    service_account: str = "",
-    pushgateway_url: str = "",
-):
-    """Run the secure training chain; the gate raises (and deploy never runs) unless blessed.
+def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN201 - a KFP pipeline
+    """Return the ``secure-training`` pipeline wired for ``signing_method`` (compile-time choice).
 
-    ``adversarial_training`` is ``none``, ``pgd`` (PGD-AT) or ``fgsm_rs`` (FGSM with random
-    start), at the train component's default budget. ``attack_tier`` is ``fast`` (FGSM + PGD) or
-    ``reliable`` (APGD-CE + APGD-T + Square). Every gradient-masking flag the attack step raises
-    blocks the gate unless ``allow_masking_flags`` lists it.
-
-    ``signing_key_secret`` holds ``private-key.pem`` and is mounted on the two signing tasks only
-    (sign model, attest robustness); ``verify_key_configmap`` holds ``public-key.pem`` and is
-    mounted on gate and deploy. Keep the two ``*_key_path`` defaults on a cluster; local runs
-    point them at files.
-
-    ``robust_attack="worst_case"`` gates on the per-sample worst case over the tier's attacks.
-    ``service_account`` is the account the InferenceService runs as (storage credentials).
-    ``pushgateway_url`` (optional) makes every step push ``mlsecops_*`` metrics, grouped by
-    pipeline, run id and component; a failed push is logged and never changes a decision.
+    ``key`` (the default and the committed YAML), ``certificate`` or ``sigstore``; see
+    :mod:`kfp_mlsecops.pipelines.signing_wiring` for the Secret / ConfigMap each one mounts.
     """
-    monitoring = {"pushgateway_url": pushgateway_url, "run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
-    data = validate_data(source=data_source, test_fraction=test_fraction, seed=seed, **monitoring)
-    data.set_display_name("validate data")
+    if signing_method not in WIRINGS:
+        raise InvalidInputError(
+            f"signing_method={signing_method!r}: use one of {', '.join(SIGNING_METHODS)}"
+        )
+    w = WIRINGS[signing_method]
 
-    trained = train(
-        train_data=data.outputs["train_data"],
-        test_data=data.outputs["test_data"],
-        data_digest=data.outputs["data_digest"],
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=seed,
-        adversarial=adversarial_training,
-        **monitoring,
+    @dsl.pipeline(
+        name=PIPELINE_NAME,
+        description=(
+            "Validate data, train a Keras model, attack-test it, sign it, gate it on signature and "
+            "robustness, and deploy it to KServe only when the gate blesses it. "
+            f"Signing method: {w.method} ({w.description})."
+        ),
     )
-    trained.set_display_name("train")
+    def secure_training(
+        data_source: str = "digits",
+        test_fraction: float = 0.2,
+        seed: int = 0,
+        epochs: int = 5,
+        batch_size: int = 64,
+        learning_rate: float = 0.001,
+        adversarial_training: str = "none",
+        epsilons: List[float] = [0.05, 0.1, 0.2],  # noqa: B006 - KFP reads the default from here
+        attack_tier: str = "fast",
+        pgd_steps: int = 20,
+        min_clean_accuracy: float = 0.9,
+        min_robust_accuracy: float = 0.5,
+        robust_attack: str = "worst_case",
+        robust_epsilon: float = 0.05,
+        allow_masking_flags: List[str] = [],  # noqa: B006 - KFP reads the default from here
+        signing_secret: str = w.signing_secret,
+        verify_configmap: str = w.verify_configmap,
+        private_key_path: str = w.private_key_path,
+        password_path: str = "",
+        certificate_path: str = w.certificate_path,
+        chain_paths: List[str] = list(w.chain_paths),  # noqa: B006 - KFP reads the default
+        identity_token_path: str = w.identity_token_path,
+        use_ambient_credentials: bool = False,
+        signing_trust_config_path: str = "",
+        public_key_path: str = w.public_key_path,
+        verify_chain_paths: List[str] = list(w.verify_chain_paths),  # noqa: B006 - as above
+        signer_identity: str = "",
+        oidc_issuer: str = "",
+        trust_config_path: str = w.trust_config_path,
+        service_name: str = "digits-classifier",
+        namespace: str = "kubeflow-user-example-com",
+        deploy_mode: str = "dry-run",
+        service_account: str = "",
+        predictor: str = "kserve",
+        pushgateway_url: str = "",
+    ):
+        """Run the secure training chain; the gate raises (and deploy never runs) unless blessed.
 
-    attacked = attack_test(
-        model=trained.outputs["model"],
-        test_data=data.outputs["test_data"],
-        epsilons=epsilons,
-        tier=attack_tier,
-        pgd_steps=pgd_steps,
-        seed=seed,
-        **monitoring,
-    )
-    attacked.set_display_name("attack-test")
+        ``adversarial_training`` is ``none``, ``pgd`` (PGD-AT) or ``fgsm_rs`` (FGSM with random
+        start), at the train component's default budget. ``attack_tier`` is ``fast`` (FGSM + PGD) or
+        ``reliable`` (APGD-CE + APGD-T + Square). Every gradient-masking flag the attack step raises
+        blocks the gate unless ``allow_masking_flags`` lists it.
 
-    attested = attest_robustness(
-        model=trained.outputs["model"],
-        results=attacked.outputs["results"],
-        data_digest=data.outputs["data_digest"],
-        min_clean_accuracy=min_clean_accuracy,
-        min_robust_accuracy=min_robust_accuracy,
-        robust_attack=robust_attack,
-        robust_epsilon=robust_epsilon,
-        allow_masking_flags=allow_masking_flags,
-        epsilons=epsilons,
-        tier=attack_tier,
-        pgd_steps=pgd_steps,
-        seed=seed,
-        private_key_path=private_key_path,
-        **monitoring,
-    )
-    attested.set_display_name("attest robustness")
-    kubernetes.use_secret_as_volume(
-        attested, secret_name=signing_key_secret, mount_path=SIGNING_KEY_MOUNT
-    )
+        Signing (the method is fixed at compile time, see ``make_secure_training``): the
+        ``signing_secret`` Secret is mounted at ``/etc/mlsecops/signing`` on the two signing tasks
+        only (sign model, attest robustness) and the ``verify_configmap`` ConfigMap at
+        ``/etc/mlsecops/verify`` on gate and deploy only. The path parameters default to files in
+        those mounts; local runs point them at files. An option the method does not use must stay
+        empty (the task fails otherwise). key: ``private_key_path`` (+ ``password_path``),
+        ``public_key_path``. certificate: ``private_key_path``, ``certificate_path``,
+        ``chain_paths``; the gate trusts ``verify_chain_paths`` AND ``signer_identity`` (subject DN
+        or SAN). sigstore: ``identity_token_path`` or ``use_ambient_credentials``, optional
+        ``signing_trust_config_path``; the gate checks ``signer_identity``, ``oidc_issuer`` and
+        ``trust_config_path`` offline.
 
-    signed = sign_model(
-        model=trained.outputs["model"], private_key_path=private_key_path, **monitoring
-    )
-    signed.set_display_name("sign model")
-    kubernetes.use_secret_as_volume(
-        signed, secret_name=signing_key_secret, mount_path=SIGNING_KEY_MOUNT
-    )
+        ``robust_attack="worst_case"`` gates on the per-sample worst case over the tier's attacks.
+        ``service_account`` is the account the InferenceService runs as (storage credentials).
+        ``predictor`` is ``kserve`` (KServe's TensorFlow runtime) or ``verified`` (our predictor,
+        which verifies signature and attestation again before it serves; it reads the
+        verification ConfigMap ``verify_configmap`` from the serving namespace).
+        ``pushgateway_url`` (optional) makes every step push ``mlsecops_*`` metrics, grouped by
+        pipeline, run id and component; a failed push is logged and never changes a decision.
+        """
+        monitoring = {"pushgateway_url": pushgateway_url, "run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
 
-    gated = gate(
-        model=trained.outputs["model"],
-        signature=signed.outputs["signature"],
-        results=attacked.outputs["results"],
-        attestation=attested.outputs["attestation"],
-        min_clean_accuracy=min_clean_accuracy,
-        min_robust_accuracy=min_robust_accuracy,
-        robust_attack=robust_attack,
-        robust_epsilon=robust_epsilon,
-        public_key_path=public_key_path,
-        allow_masking_flags=allow_masking_flags,
-        **monitoring,
-    )
-    gated.set_display_name("gate")
-    kubernetes.use_config_map_as_volume(
-        gated, config_map_name=verify_key_configmap, mount_path=VERIFY_KEY_MOUNT
-    )
+        signing = {
+            "signing_method": w.method,
+            "private_key_path": private_key_path,
+            "password_path": password_path,
+            "certificate_path": certificate_path,
+            "chain_paths": chain_paths,
+            "identity_token_path": identity_token_path,
+            "use_ambient_credentials": use_ambient_credentials,
+            "sigstore_trust_config_path": signing_trust_config_path,
+        }
+        trust = {
+            "signing_method": w.method,
+            "public_key_path": public_key_path,
+            "chain_paths": verify_chain_paths,
+            "signer_identity": signer_identity,
+            "oidc_issuer": oidc_issuer,
+            "trust_config_path": trust_config_path,
+        }
+        data = validate_data(
+            source=data_source, test_fraction=test_fraction, seed=seed, **monitoring
+        )
+        data.set_display_name("validate data")
 
-    deployed = deploy(
-        model=trained.outputs["model"],
-        decision=gated.outputs["decision"],
-        verified_digest=gated.outputs["model_digest"],
-        signature=signed.outputs["signature"],
-        attestation=attested.outputs["attestation"],
-        public_key_path=public_key_path,
-        service_name=service_name,
-        namespace=namespace,
-        mode=deploy_mode,
-        service_account=service_account,
-        **monitoring,
-    )
-    deployed.set_display_name("deploy")
-    kubernetes.use_config_map_as_volume(
-        deployed, config_map_name=verify_key_configmap, mount_path=VERIFY_KEY_MOUNT
-    )
+        trained = train(
+            train_data=data.outputs["train_data"],
+            test_data=data.outputs["test_data"],
+            data_digest=data.outputs["data_digest"],
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
+            adversarial=adversarial_training,
+            **monitoring,
+        )
+        trained.set_display_name("train")
 
-    # A decision must never come from a cache: keys get rotated and revoked between runs.
-    for task in (signed, attested, gated, deployed):
-        task.set_caching_options(False)
+        attacked = attack_test(
+            model=trained.outputs["model"],
+            test_data=data.outputs["test_data"],
+            epsilons=epsilons,
+            tier=attack_tier,
+            pgd_steps=pgd_steps,
+            seed=seed,
+            **monitoring,
+        )
+        attacked.set_display_name("attack-test")
+
+        attested = attest_robustness(
+            model=trained.outputs["model"],
+            results=attacked.outputs["results"],
+            data_digest=data.outputs["data_digest"],
+            min_clean_accuracy=min_clean_accuracy,
+            min_robust_accuracy=min_robust_accuracy,
+            robust_attack=robust_attack,
+            robust_epsilon=robust_epsilon,
+            allow_masking_flags=allow_masking_flags,
+            epsilons=epsilons,
+            tier=attack_tier,
+            pgd_steps=pgd_steps,
+            seed=seed,
+            **signing,
+            **monitoring,
+        )
+        attested.set_display_name("attest robustness")
+        mount_signing_material(attested, method=w.method, secret=signing_secret)
+
+        signed = sign_model(model=trained.outputs["model"], **signing, **monitoring)
+        signed.set_display_name("sign model")
+        mount_signing_material(signed, method=w.method, secret=signing_secret)
+
+        gated = gate(
+            model=trained.outputs["model"],
+            signature=signed.outputs["signature"],
+            results=attacked.outputs["results"],
+            attestation=attested.outputs["attestation"],
+            min_clean_accuracy=min_clean_accuracy,
+            min_robust_accuracy=min_robust_accuracy,
+            robust_attack=robust_attack,
+            robust_epsilon=robust_epsilon,
+            allow_masking_flags=allow_masking_flags,
+            **trust,
+            **monitoring,
+        )
+        gated.set_display_name("gate")
+        mount_verification_material(gated, configmap=verify_configmap)
+
+        deployed = deploy(
+            model=trained.outputs["model"],
+            decision=gated.outputs["decision"],
+            verified_digest=gated.outputs["model_digest"],
+            signature=signed.outputs["signature"],
+            attestation=attested.outputs["attestation"],
+            service_name=service_name,
+            namespace=namespace,
+            mode=deploy_mode,
+            service_account=service_account,
+            predictor=predictor,
+            verify_configmap=verify_configmap,
+            **trust,
+            **monitoring,
+        )
+        deployed.set_display_name("deploy")
+        mount_verification_material(deployed, configmap=verify_configmap)
+
+        # A decision must never come from a cache: keys get rotated and revoked between runs.
+        for task in (signed, attested, gated, deployed):
+            task.set_caching_options(False)
+
+    return secure_training
+
+
+#: The key-method pipeline (what ``pipelines/secure_training.yaml`` holds).
+secure_training = make_secure_training(SIGNING_METHOD_KEY)

@@ -14,8 +14,21 @@ FIXTURES = REPO.parent / "shared" / "fixtures" / "model-transparency"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # A real kube-apiserver (built from Go modules, see tests/infra/apiserver) as a session fixture.
 from _kube_apiserver import kube_apiserver  # noqa: E402,F401
+from _pki import Pki, build_pki  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A test PKI with code-signing leaves (see tests/_pki.py)."""
+    return build_pki(tmp_path_factory.mktemp("pki"), "Test")
+
+
+@pytest.fixture(scope="session")
+def other_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A second, unrelated PKI (the 'wrong certificate chain')."""
+    return build_pki(tmp_path_factory.mktemp("other-pki"), "Other")

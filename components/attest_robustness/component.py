@@ -25,7 +25,14 @@ def attest_robustness(
     tier: str = "fast",
     pgd_steps: int = 20,
     seed: int = 0,
-    private_key_path: str = "/etc/mlsecops/signing/private-key.pem",
+    signing_method: str = "key",
+    private_key_path: str = "",
+    password_path: str = "",
+    certificate_path: str = "",
+    chain_paths: List[str] = [],  # noqa: B006 - KFP reads the default from here
+    identity_token_path: str = "",
+    use_ambient_credentials: bool = False,
+    sigstore_trust_config_path: str = "",
     pushgateway_url: str = "",
     run_id: str = "",
     pipeline_name: str = "secure-training",
@@ -33,15 +40,17 @@ def attest_robustness(
     """Sign an in-toto Statement (DSSE) whose subject is ``model`` and predicate its results.
 
     The predicate holds attack_test's ``results``, the gate policy, the dataset digest from
-    validate_data, the attack configuration and library versions; it is signed with the model's
-    signing key (on a cluster a Secret mounted on this task and the sign task only). The gate and
-    deploy verify it. Outputs the attested model digest.
+    validate_data, the attack configuration and library versions; it is signed with the same
+    method and material as the model (the signing options are sign_model's; on a cluster a Secret
+    mounted on this task and the sign task only). The gate and deploy verify it. Outputs the
+    attested model digest.
     """
     from collections import namedtuple
 
     from kfp_mlsecops.attestation import create_attestation
     from kfp_mlsecops.gate import Policy
     from kfp_mlsecops.monitoring import record_step
+    from kfp_mlsecops.signing import SigningConfig
 
     with record_step(
         "attest_robustness",
@@ -68,7 +77,16 @@ def attest_robustness(
                 "pgd_steps": pgd_steps,
                 "seed": seed,
             },
-            private_key_path=private_key_path,
+            signing=SigningConfig.from_method(
+                signing_method,
+                private_key_path=private_key_path,
+                password_path=password_path,
+                certificate_path=certificate_path,
+                chain_paths=chain_paths,
+                identity_token_path=identity_token_path,
+                use_ambient_credentials=use_ambient_credentials,
+                trust_config_path=sigstore_trust_config_path,
+            ),
             out_path=attestation.path,
         )
     attestation.metadata["model_digest"] = digest

@@ -22,7 +22,12 @@ def gate(
     min_robust_accuracy: float,
     robust_attack: str,
     robust_epsilon: float,
-    public_key_path: str = "/etc/mlsecops/verify/public-key.pem",
+    signing_method: str = "key",
+    public_key_path: str = "",
+    chain_paths: List[str] = [],  # noqa: B006 - KFP reads the default from here
+    signer_identity: str = "",
+    oidc_issuer: str = "",
+    trust_config_path: str = "",
     allow_masking_flags: List[str] = [],  # noqa: B006 - KFP reads the default from here
     pushgateway_url: str = "",
     run_id: str = "",
@@ -31,14 +36,18 @@ def gate(
     """Bless the model or raise: any failed control, error or missing input blocks deployment.
 
     The decision (JSON) and its Markdown table are written either way; the task fails when blocked,
-    so nothing downstream runs. ``attestation`` (from attest_robustness) must verify with the same
-    public key and attest exactly ``results``. A raised gradient-masking flag blocks unless it is
-    listed in ``allow_masking_flags`` (then it is reported, waived). Outputs the verified digest.
+    so nothing downstream runs. Trust: ``signing_method`` ``key`` (``public_key_path``),
+    ``certificate`` (``chain_paths`` + ``signer_identity``) or ``sigstore`` (``signer_identity``,
+    ``oidc_issuer``, ``trust_config_path``; offline). ``attestation`` (from attest_robustness) must
+    verify with the same trust and attest exactly ``results``. A raised gradient-masking flag
+    blocks unless ``allow_masking_flags`` lists it (then it is reported, waived). Outputs the
+    verified digest.
     """
     from collections import namedtuple
 
     from kfp_mlsecops.gate import Policy, run_gate
     from kfp_mlsecops.monitoring import record_step
+    from kfp_mlsecops.signing import VerificationConfig
 
     with record_step(
         "gate",
@@ -57,7 +66,14 @@ def gate(
         blessed = run_gate(
             model_dir=model.path,
             signature_path=signature.path,
-            public_key_path=public_key_path,
+            verification=VerificationConfig.from_method(
+                signing_method,
+                public_key_path=public_key_path,
+                chain_paths=chain_paths,
+                identity=signer_identity,
+                issuer=oidc_issuer,
+                trust_config_path=trust_config_path,
+            ),
             results_path=results.path,
             attestation_path=attestation.path,
             policy=policy,

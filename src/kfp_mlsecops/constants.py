@@ -73,10 +73,17 @@ CONTROLS = "controls"
 MODEL_DIGEST = "model_digest"
 
 # --- Kubernetes mounts used by the compiled pipeline ---------------------------------------------
+#: The signing Secret (private key / certificate / Sigstore token) on the two signing tasks only.
 SIGNING_KEY_MOUNT = "/etc/mlsecops/signing"
 SIGNING_KEY_FILE = "private-key.pem"
+SIGNING_CERTIFICATE_FILE = "certificate.pem"
+SIGNING_CHAIN_FILE = "chain.pem"
+SIGSTORE_TOKEN_FILE = "token"  # noqa: S105 - a file name, not a token
+#: The verification ConfigMap (public key / CA chain / Sigstore trust config) on gate and deploy.
 VERIFY_KEY_MOUNT = "/etc/mlsecops/verify"
 VERIFY_KEY_FILE = "public-key.pem"
+VERIFY_CHAIN_FILE = "ca-chain.pem"
+VERIFY_TRUST_CONFIG_FILE = "trust_config.json"
 
 # --- component image ---------------------------------------------------------------------------
 #: The image every component runs in (built from the repo's Dockerfile). Override at compile time
@@ -130,12 +137,24 @@ MODEL_DIGEST_ANNOTATION = "mlsecops.kfp.dev/model-digest"
 #: Deploy modes accepted by ``kfp_mlsecops.deploy.run_deploy``.
 DEPLOY_MODE_DRY_RUN = "dry-run"
 DEPLOY_MODE_APPLY = "apply"
+#: What the deploy step renders: KServe's TensorFlow runtime, or our verified predictor.
+PREDICTOR_KSERVE = "kserve"
+PREDICTOR_VERIFIED = "verified"
+PREDICTORS = (PREDICTOR_KSERVE, PREDICTOR_VERIFIED)
 
 # --- signing methods (kfp_mlsecops.signing, mlsecops sign/verify) -------------------------------
 SIGNING_METHOD_KEY = "key"
 SIGNING_METHOD_CERTIFICATE = "certificate"
 SIGNING_METHOD_SIGSTORE = "sigstore"
 SIGNING_METHODS = (SIGNING_METHOD_KEY, SIGNING_METHOD_CERTIFICATE, SIGNING_METHOD_SIGSTORE)
+#: Default ConfigMap holding each method's verification material (``VERIFY_KEY_FILE``,
+#: ``VERIFY_CHAIN_FILE`` or ``VERIFY_TRUST_CONFIG_FILE``), mounted at ``VERIFY_KEY_MOUNT`` by the
+#: verified predictor (``kfp_mlsecops.deploy.PredictorTrust``).
+VERIFY_CONFIGMAPS = {
+    SIGNING_METHOD_KEY: "mlsecops-verify-key",
+    SIGNING_METHOD_CERTIFICATE: "mlsecops-verify-chain",
+    SIGNING_METHOD_SIGSTORE: "mlsecops-sigstore-trust",
+}
 
 # --- serving (kfp_mlsecops.serving, mlsecops serve) ---------------------------------------------
 #: Per-feature statistics of the training split, saved in the model directory (so the signature

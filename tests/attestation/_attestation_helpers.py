@@ -7,11 +7,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from _pki import Pki
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from securesystemslib.dsse import Envelope
 from securesystemslib.signer import CryptoSigner
 
 from kfp_mlsecops import constants as c
+from kfp_mlsecops.signing import SigningConfig
+
+#: Upstream model-transparency test vectors, laid beside the repo as ../shared (read-only).
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "model-transparency"
 
 
 def results_doc(digest: str | None) -> dict[str, Any]:
@@ -66,3 +73,59 @@ def sign_payload(
 def decode_statement(attestation: Path) -> dict[str, Any]:
     envelope = json.loads(attestation.read_text())
     return json.loads(base64.b64decode(envelope["payload"]))
+
+
+# --- a test PKI (root CA -> intermediate CA -> leaves) and certificate-bundle forgery ---
+
+EMAIL_IDENTITY = Pki.email_identity
+CN_IDENTITY = Pki.cn_identity
+
+
+def certificate_signing(pki: Pki, leaf: str = "email") -> SigningConfig:
+    """The SigningConfig of the certificate method with one leaf of ``pki``."""
+    key, cert = pki.leaves[leaf]
+    return SigningConfig().use_certificate(
+        private_key_path=key, certificate_path=cert, chain_paths=pki.chain
+    )
+
+
+def pae(payload: bytes, payload_type: str = c.IN_TOTO_PAYLOAD_TYPE) -> bytes:
+    """DSSE pre-authentication encoding, written out here independently of the code under test."""
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+
+
+def forge_certificate_bundle(
+    payload: bytes, private_key: Path, certificates: list[Path], *, keyid: str = ""
+) -> str:
+    """A certificate-method bundle over ``payload``, signed with any key, carrying any certs."""
+    key = serialization.load_pem_private_key(private_key.read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    sig = key.sign(pae(payload), ec.ECDSA(hashes.SHA256()))
+    ders = [
+        x509.load_pem_x509_certificate(p.read_bytes()).public_bytes(serialization.Encoding.DER)
+        for p in certificates
+    ]
+    return json.dumps(
+        {
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {
+                "x509CertificateChain": {"certificates": [{"rawBytes": _b64(d)} for d in ders]},
+                "tlogEntries": [],
+            },
+            "dsseEnvelope": {
+                "payload": _b64(payload),
+                "payloadType": c.IN_TOTO_PAYLOAD_TYPE,
+                "signatures": [{"sig": _b64(sig), "keyid": keyid}],
+            },
+        }
+    )
+
+
+def bundle_payload(bundle_path: Path) -> bytes:
+    """The signed payload bytes of a bundle file (Sigstore bundle JSON)."""
+    return base64.b64decode(json.loads(bundle_path.read_text())["dsseEnvelope"]["payload"])
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _attestation_helpers as H
 import pytest
 from _attestation_helpers import ATTACK_CONFIG, DATA_DIGEST, POLICY, make_model, results_doc
 
 from kfp_mlsecops.attestation import create_attestation
-from kfp_mlsecops.signing import generate_key_pair
+from kfp_mlsecops.signing import VerificationConfig, generate_key_pair
 
 
 @dataclass
@@ -57,3 +58,38 @@ def attested(tmp_path: Path, keys: tuple[Path, Path]) -> Attested:
         out_path=out,
     )
     return Attested(model, digest, results, results_path, out, keys[0], keys[1])
+
+
+@dataclass
+class CertAttested:
+    """An attestation signed with the certificate method (leaf 'email' of ``pki``)."""
+
+    model: Path
+    digest: str
+    results_path: Path
+    attestation: Path
+    pki: H.Pki
+    verification: VerificationConfig
+
+
+@pytest.fixture
+def cert_attested(tmp_path: Path, pki: H.Pki) -> CertAttested:
+    from kfp_mlsecops.signing import model_digest
+
+    model = H.make_model(tmp_path / "model")
+    results_path = tmp_path / "results.json"
+    results_path.write_text(json.dumps(H.results_doc(model_digest(model))))
+    out = tmp_path / "attestation" / "robustness.bundle.json"
+    digest = create_attestation(
+        model_dir=model,
+        results_path=results_path,
+        policy=POLICY,
+        data_digest=DATA_DIGEST,
+        attack_config=ATTACK_CONFIG,
+        signing=H.certificate_signing(pki),
+        out_path=out,
+    )
+    verification = VerificationConfig().use_certificate(
+        chain_paths=pki.chain, identity=H.EMAIL_IDENTITY
+    )
+    return CertAttested(model, digest, results_path, out, pki, verification)

@@ -143,12 +143,15 @@ def test_run_maps_tier_adversarial_training_and_masking_waivers_to_pipeline_argu
             "degenerate_gradients",
             "--allow-masking-flag",
             "blackbox_beats_whitebox",
+            "--predictor",
+            "verified",
         ]
     )
     assert _pipeline_arguments(args) == {
         "attack_tier": "reliable",
         "adversarial_training": "fgsm_rs",
         "allow_masking_flags": ["degenerate_gradients", "blackbox_beats_whitebox"],
+        "predictor": "verified",
     }
     assert _pipeline_arguments(build_parser().parse_args(["run"])) == {}
 
@@ -159,6 +162,7 @@ def test_run_maps_tier_adversarial_training_and_masking_waivers_to_pipeline_argu
         ["--allow-masking-flag", "everything"],
         ["--attack-tier", "slow"],
         ["--adversarial-training", "trades"],
+        ["--predictor", "triton"],
     ],
 )
 def test_run_refuses_unknown_tier_method_or_flag(args, tmp_path, capsys):

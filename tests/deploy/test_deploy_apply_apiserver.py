@@ -14,7 +14,12 @@ import pytest
 import yaml
 
 from kfp_mlsecops import constants as c
-from kfp_mlsecops.deploy import apply_inference_service, render_inference_service, run_deploy
+from kfp_mlsecops.deploy import (
+    PredictorTrust,
+    apply_inference_service,
+    render_inference_service,
+    run_deploy,
+)
 from kfp_mlsecops.errors import DeploymentError, VerificationError
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
@@ -78,21 +83,42 @@ def test_missing_namespace_is_a_clear_deployment_error(kube_apiserver):
         apply_inference_service(manifest, api_client=kube_apiserver.api_client())
 
 
-def test_run_deploy_apply_mode_end_to_end(kube_apiserver, blessed, tmp_path):
-    name = _name("e2e")
-    result = run_deploy(
+def _apply(server, blessed, tmp_path, name, **overrides):
+    """run_deploy in apply mode against the test server (overrides replace any argument)."""
+    args = dict(
         model_dir=blessed.model,
-        model_uri="minio://mlpipeline/v2/artifacts/run/train/model",
+        model_uri="s3://models/digits",
         decision_path=blessed.decision,
         verified_digest=blessed.digest,
         signature_path=blessed.signature,
         attestation_path=blessed.attestation,
         public_key_path=blessed.public_key,
         name=name,
-        namespace=kube_apiserver.namespace,
+        namespace=server.namespace,
         mode=c.DEPLOY_MODE_APPLY,
         manifest_path=tmp_path / "isvc.yaml",
-        kube_api_client=kube_apiserver.api_client(),
+        kube_api_client=server.api_client(),
+    )
+    args.update(overrides)
+    return run_deploy(**args)
+
+
+def _absent(server, name) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    with pytest.raises(ApiException) as info:
+        _get(server, name)
+    assert info.value.status == 404
+
+
+def test_run_deploy_apply_mode_end_to_end(kube_apiserver, blessed, tmp_path):
+    name = _name("e2e")
+    result = _apply(
+        kube_apiserver,
+        blessed,
+        tmp_path,
+        name,
+        model_uri="minio://mlpipeline/v2/artifacts/run/train/model",
     )
     assert result.status == "created"
     stored = _get(kube_apiserver, name)
@@ -109,73 +135,57 @@ def test_run_deploy_apply_with_kubeconfig_from_the_environment(
     monkeypatch.setenv("KUBECONFIG", str(kube_apiserver.kubeconfig_path))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     name = _name("kcfg")
-    result = run_deploy(
-        model_dir=blessed.model,
-        model_uri="s3://models/digits",
-        decision_path=blessed.decision,
-        verified_digest=blessed.digest,
-        signature_path=blessed.signature,
-        attestation_path=blessed.attestation,
-        public_key_path=blessed.public_key,
-        name=name,
-        namespace=kube_apiserver.namespace,
-        mode=c.DEPLOY_MODE_APPLY,
-        manifest_path=tmp_path / "isvc.yaml",
-    )
+    result = _apply(kube_apiserver, blessed, tmp_path, name, kube_api_client=None)
     assert result.status == "created"
     assert _get(kube_apiserver, name)["metadata"]["name"] == name
     assert os.environ["KUBECONFIG"] == str(kube_apiserver.kubeconfig_path)
 
 
-def test_model_changed_after_the_gate_never_reaches_the_cluster(kube_apiserver, blessed, tmp_path):
-    from kubernetes.client.exceptions import ApiException
+def test_verified_predictor_applies_its_signature_configmap_then_the_service(
+    kube_apiserver, blessed, tmp_path
+):
+    from kubernetes import client
 
+    name = _name("verified")
+    trust = PredictorTrust.from_method(c.SIGNING_METHOD_KEY)
+    first = _apply(
+        kube_apiserver, blessed, tmp_path, name, predictor="verified", predictor_trust=trust
+    )
+    assert first.status == "created"
+    core = client.CoreV1Api(kube_apiserver.api_client())
+    stored = core.read_namespaced_config_map(f"{name}-signature", kube_apiserver.namespace)
+    assert stored.data[c.SIGNATURE_FILE] == blessed.signature.read_text()
+    assert stored.data[c.ATTESTATION_FILE] == blessed.attestation.read_text()
+    predictor = _get(kube_apiserver, name)["spec"]["predictor"]
+    (container,) = predictor["containers"]
+    assert container["name"] == "kserve-container"
+    assert container["args"][container["args"].index("--expected-digest") + 1] == blessed.digest
+    volumes = {v["name"]: v for v in predictor["volumes"]}
+    assert any(v.get("configMap", {}).get("name") == f"{name}-signature" for v in volumes.values())
+    # the manifest file holds both documents, the ConfigMap first
+    kinds = [d["kind"] for d in yaml.safe_load_all((tmp_path / "isvc.yaml").read_text())]
+    assert kinds == ["ConfigMap", "InferenceService"]
+    again = _apply(
+        kube_apiserver, blessed, tmp_path, name, predictor="verified", predictor_trust=trust
+    )
+    assert again.status == "patched"
+
+
+def test_model_changed_after_the_gate_never_reaches_the_cluster(kube_apiserver, blessed, tmp_path):
     (blessed.model / "1" / "saved_model.pb").write_bytes(b"swapped")
     name = _name("tampered")
     with pytest.raises(VerificationError):
-        run_deploy(
-            model_dir=blessed.model,
-            model_uri="s3://models/digits",
-            decision_path=blessed.decision,
-            verified_digest=blessed.digest,
-            signature_path=blessed.signature,
-            attestation_path=blessed.attestation,
-            public_key_path=blessed.public_key,
-            name=name,
-            namespace=kube_apiserver.namespace,
-            mode=c.DEPLOY_MODE_APPLY,
-            manifest_path=tmp_path / "isvc.yaml",
-            kube_api_client=kube_apiserver.api_client(),
-        )
-    with pytest.raises(ApiException) as info:
-        _get(kube_apiserver, name)
-    assert info.value.status == 404
+        _apply(kube_apiserver, blessed, tmp_path, name)
+    _absent(kube_apiserver, name)
     assert not (tmp_path / "isvc.yaml").exists()
 
 
 def test_attestation_removed_after_the_gate_never_reaches_the_cluster(
     kube_apiserver, blessed, tmp_path
 ):
-    from kubernetes.client.exceptions import ApiException
-
     blessed.attestation.unlink()
     name = _name("unattested")
     with pytest.raises(VerificationError, match="attestation"):
-        run_deploy(
-            model_dir=blessed.model,
-            model_uri="s3://models/digits",
-            decision_path=blessed.decision,
-            verified_digest=blessed.digest,
-            signature_path=blessed.signature,
-            attestation_path=blessed.attestation,
-            public_key_path=blessed.public_key,
-            name=name,
-            namespace=kube_apiserver.namespace,
-            mode=c.DEPLOY_MODE_APPLY,
-            manifest_path=tmp_path / "isvc.yaml",
-            kube_api_client=kube_apiserver.api_client(),
-        )
-    with pytest.raises(ApiException) as info:
-        _get(kube_apiserver, name)
-    assert info.value.status == 404
+        _apply(kube_apiserver, blessed, tmp_path, name)
+    _absent(kube_apiserver, name)
     assert not (tmp_path / "isvc.yaml").exists()

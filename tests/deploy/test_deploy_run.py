@@ -216,3 +216,50 @@ def test_attestation_of_another_model_refuses(blessed, tmp_path: Path) -> None:
     with pytest.raises(VerificationError, match="not the signed model"):
         _deploy(blessed, tmp_path)
     _assert_nothing_written(tmp_path)
+
+
+def test_verified_predictor_dry_run_renders_the_signature_configmap_and_the_service(
+    blessed, tmp_path: Path
+) -> None:
+    from kfp_mlsecops.deploy import PredictorTrust
+
+    trust = PredictorTrust.from_method("key", configmap="team-verify-key")
+    result = _deploy(blessed, tmp_path, predictor="verified", predictor_trust=trust)
+    assert result.status == "dry-run"
+    config_map, isvc = yaml.safe_load_all((tmp_path / "deploy" / "isvc.yaml").read_text())
+    assert config_map["kind"] == "ConfigMap" and config_map["metadata"]["name"] == "mnist-signature"
+    assert set(config_map["data"]) == {"model.sig", "attestation.json"}
+    assert isvc["kind"] == "InferenceService"
+    (container,) = isvc["spec"]["predictor"]["containers"]
+    args = container["args"]
+    assert args[args.index("--method") + 1] == "key"
+    assert "--attestation" in args and blessed.digest in args
+    volumes = isvc["spec"]["predictor"]["volumes"]
+    config_maps = [v["configMap"]["name"] for v in volumes if "configMap" in v]
+    assert sorted(config_maps) == ["mnist-signature", "team-verify-key"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"predictor": "onnx"}, "predictor 'onnx' is unknown"),
+        ({"predictor": "verified"}, "predictor_trust is required"),
+        ({"predictor_trust": "x"}, "predictor_trust is required"),
+    ],
+)
+def test_predictor_options_are_checked_before_anything_is_written(
+    blessed, tmp_path: Path, overrides, message
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        _deploy(blessed, tmp_path, **overrides)
+    _assert_nothing_written(tmp_path)
+
+
+def test_public_key_and_verification_config_are_exclusive(blessed, tmp_path: Path) -> None:
+    from kfp_mlsecops.signing import VerificationConfig
+
+    config = VerificationConfig().use_key(public_key_path=blessed.public_key)
+    with pytest.raises(InvalidInputError, match="exactly one of public_key_path"):
+        _deploy(blessed, tmp_path, verification=config)
+    result = _deploy(blessed, tmp_path, public_key_path=None, verification=config)
+    assert result.model_digest == blessed.digest

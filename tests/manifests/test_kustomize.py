@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from kfp_mlsecops.signing import generate_key_pair
@@ -24,35 +25,75 @@ def _build(folder: Path) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 
 
-def test_signing_keys_build_a_secret_and_a_configmap_named_as_the_pipeline_expects(tmp_path):
-    from kfp_mlsecops.pipelines import secure_training
+@pytest.mark.parametrize(
+    ("method", "folder_name", "secret_files", "configmap_files"),
+    [
+        ("key", "signing-keys", {"private-key.pem"}, {"public-key.pem"}),
+        (
+            "certificate",
+            "signing-certificate",
+            {"private-key.pem", "certificate.pem", "chain.pem"},
+            {"ca-chain.pem"},
+        ),
+        ("sigstore", "signing-sigstore", {"token"}, {"trust_config.json"}),
+    ],
+)
+def test_signing_folders_build_what_the_pipeline_mounts(
+    tmp_path, method, folder_name, secret_files, configmap_files
+):
+    from kfp_mlsecops.pipelines import make_secure_training
 
+    folder = tmp_path / folder_name
+    shutil.copytree(REPO / "manifests" / folder_name, folder)
+    for name in secret_files | configmap_files:
+        (folder / name).write_text(f"placeholder {name}\n")
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in _build(folder)}
+    inputs = make_secure_training(method).component_spec.inputs
+    secret = docs[("Secret", inputs["signing_secret"].default)]
+    config_map = docs[("ConfigMap", inputs["verify_configmap"].default)]
+    assert set(secret["data"]) == secret_files
+    assert set(config_map["data"]) == configmap_files
+    # every path default of the compiled pipeline points at a file the mounts provide
+    mounted = {f"/etc/mlsecops/signing/{n}" for n in secret_files} | {
+        f"/etc/mlsecops/verify/{n}" for n in configmap_files
+    }
+    paths = set()
+    for spec in inputs.values():
+        values = spec.default if isinstance(spec.default, list) else [spec.default]
+        paths |= {v for v in values if isinstance(v, str) and v.startswith("/etc/mlsecops/")}
+    assert paths == mounted
+
+
+def test_the_key_folder_keeps_the_private_key_out_of_the_configmap(tmp_path):
     folder = tmp_path / "signing-keys"
     shutil.copytree(REPO / "manifests" / "signing-keys", folder)
     generate_key_pair(folder / "private-key.pem", folder / "public-key.pem")
-    docs = {(d["kind"], d["metadata"]["name"]): d for d in _build(folder)}
-    defaults = {
-        name: spec.default
-        for name, spec in secure_training.component_spec.inputs.items()
-        if name in ("signing_key_secret", "verify_key_configmap")
-    }
-    secret = docs[("Secret", defaults["signing_key_secret"])]
-    config_map = docs[("ConfigMap", defaults["verify_key_configmap"])]
-    assert set(secret["data"]) == {"private-key.pem"}
-    assert set(config_map["data"]) == {"public-key.pem"}
+    config_map = next(d for d in _build(folder) if d["kind"] == "ConfigMap")
     assert "PRIVATE KEY" not in yaml.safe_dump(config_map)
 
 
-def test_signing_keys_folder_never_holds_committed_keys():
-    folder = REPO / "manifests" / "signing-keys"
+@pytest.mark.parametrize(
+    ("folder_name", "ignored"),
+    [
+        ("signing-keys", {"*.pem"}),
+        ("signing-certificate", {"*.pem"}),
+        ("signing-sigstore", {"token", "*.json"}),
+    ],
+)
+def test_signing_folders_never_hold_committed_material(folder_name, ignored):
+    folder = REPO / "manifests" / folder_name
     tracked = subprocess.run(
         ["git", "ls-files", str(folder)], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert not [p for p in tracked if p.endswith(".pem")]
-    assert "*.pem" in (folder / ".gitignore").read_text()
+    assert sorted(Path(p).name for p in tracked) == [
+        ".gitignore",
+        "README.md",
+        "kustomization.yaml",
+    ]
+    assert ignored <= set((folder / ".gitignore").read_text().split())
 
 
-def test_pipeline_rbac_grants_only_inferenceservice_create_get_patch():
+def test_pipeline_rbac_grants_only_create_get_patch_on_what_deploy_applies():
     docs = _build(REPO / "manifests" / "pipeline-rbac")
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == ["Role", "RoleBinding"]
@@ -62,7 +103,8 @@ def test_pipeline_rbac_grants_only_inferenceservice_create_get_patch():
             "apiGroups": ["serving.kserve.io"],
             "resources": ["inferenceservices"],
             "verbs": ["get", "create", "patch"],
-        }
+        },
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"]},
     ]
     binding = next(d for d in docs if d["kind"] == "RoleBinding")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]

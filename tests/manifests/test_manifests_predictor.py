@@ -12,8 +12,12 @@ import yaml
 
 from kfp_mlsecops import constants as C
 from kfp_mlsecops.cli.serve_command import add_serve_parser
+from kfp_mlsecops.deploy import (
+    PredictorTrust,
+    render_signature_configmap,
+    render_verified_predictor_isvc,
+)
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.serving import render_signature_configmap, render_verified_predictor_isvc
 from kfp_mlsecops.signing import generate_key_pair, sign_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,6 +68,7 @@ def test_predictor_folder_builds_and_equals_the_rendered_inference_service(tmp_p
         storage_uri=storage_uri,
         model_digest="sha256:" + "0" * 64,
         signature_configmap="mlsecops-model-signature",
+        trust=PredictorTrust(),
         image=container["image"],
         pin_digest=False,
     )
@@ -76,6 +81,7 @@ def test_predictor_folder_builds_and_equals_the_rendered_inference_service(tmp_p
     add_serve_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["serve", *container["args"]])
     assert (args.port, str(args.model_dir), args.name) == (8080, "/mnt/models", "digits")
+    assert args.method == "key"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in isvc["spec"]["predictor"]["volumes"]}
     assert str(args.signature.parent) == mounts["model-signature"]
@@ -95,6 +101,7 @@ def test_rendered_service_pins_the_digest_and_can_add_the_attestation(signature,
         storage_uri="s3://mlpipeline/v2/artifacts/run/model",
         model_digest=digest,
         signature_configmap="fraud-evidence",
+        trust=PredictorTrust(),
         image="registry.example/kfp-mlsecops-predictor@sha256:" + "cd" * 32,
         attestation=True,
         service_account="fraud-reader",
@@ -124,6 +131,7 @@ def test_rendered_service_pins_the_digest_and_can_add_the_attestation(signature,
         {"model_digest": "sha256:xyz"},
         {"storage_uri": "ftp://host/model"},
         {"name": "UPPER"},
+        {"trust": "key"},
     ],
 )
 def test_render_refuses_bad_arguments(override):
@@ -133,6 +141,7 @@ def test_render_refuses_bad_arguments(override):
         "storage_uri": "s3://bucket/model",
         "model_digest": "sha256:" + "0" * 64,
         "signature_configmap": "evidence",
+        "trust": PredictorTrust(),
         **override,
     }
     with pytest.raises(InvalidInputError):

@@ -80,7 +80,7 @@ def test_pushgateway_runs_unprivileged_and_read_only(built):
 
 
 def test_podmonitor_scrapes_metrics_of_the_verified_predictor_container(built):
-    from kfp_mlsecops.serving.isvc import PREDICTOR_CONTAINER, PREDICTOR_PORT
+    from kfp_mlsecops.deploy.verified_isvc import PREDICTOR_CONTAINER, PREDICTOR_PORT
 
     isvc = yaml.safe_load(PREDICTOR_ISVC.read_text())
     # KServe copies the InferenceService labels to the predictor pods and adds component=predictor.

@@ -51,7 +51,7 @@ def test_only_the_signing_tasks_mount_the_signing_secret(documents):
     for name in with_secret:
         (mount,) = executors[name]["secretAsVolume"]
         assert mount["mountPath"] == SIGNING_KEY_MOUNT
-        assert mount["secretNameParameter"] == {"componentInputParameter": "signing_key_secret"}
+        assert mount["secretNameParameter"] == {"componentInputParameter": "signing_secret"}
         assert mount["optional"] is False
 
 
@@ -62,9 +62,7 @@ def test_only_gate_and_deploy_mount_the_verify_key(documents):
     for name in with_cm:
         (mount,) = executors[name]["configMapAsVolume"]
         assert mount["mountPath"] == VERIFY_KEY_MOUNT
-        assert mount["configMapNameParameter"] == {
-            "componentInputParameter": "verify_key_configmap"
-        }
+        assert mount["configMapNameParameter"] == {"componentInputParameter": "verify_configmap"}
 
 
 def test_decisions_are_never_served_from_cache(documents):
@@ -143,19 +141,12 @@ def test_importing_pipelines_does_not_load_tensorflow():
     assert out.stdout.strip() == ""
 
 
-def test_key_path_defaults_match_the_mount_constants():
-    import inspect
-
-    from kfp_mlsecops.components import attest_robustness, deploy, gate, sign_model
+def test_key_path_defaults_match_the_mount_constants(documents):
     from kfp_mlsecops.constants import SIGNING_KEY_FILE, VERIFY_KEY_FILE
 
-    def default(component, name):
-        return inspect.signature(component.python_func).parameters[name].default
-
-    for component in (sign_model, attest_robustness):
-        assert default(component, "private_key_path") == f"{SIGNING_KEY_MOUNT}/{SIGNING_KEY_FILE}"
-    for component in (gate, deploy):
-        assert default(component, "public_key_path") == f"{VERIFY_KEY_MOUNT}/{VERIFY_KEY_FILE}"
+    root = documents[0]["root"]["inputDefinitions"]["parameters"]
+    assert root["private_key_path"]["defaultValue"] == f"{SIGNING_KEY_MOUNT}/{SIGNING_KEY_FILE}"
+    assert root["public_key_path"]["defaultValue"] == f"{VERIFY_KEY_MOUNT}/{VERIFY_KEY_FILE}"
 
 
 def test_attack_tier_html_report_and_masking_allow_list_are_wired(documents):

@@ -19,8 +19,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.data.split_io import Split, load_split, save_split
-from kfp_mlsecops.serving import compute_reference_stats, write_reference_stats
+from kfp_mlsecops.data.split_io import Split, save_split
 from kfp_mlsecops.signing import generate_key_pair, sign_model
 
 MODEL_NAME = "digits"
@@ -36,11 +35,12 @@ class SignedModel:
     private_key: Path
     digest: str
     test_split: Path
+    train_split: Path
 
 
 @pytest.fixture(scope="session")
 def signed_digits_model(tmp_path_factory: pytest.TempPathFactory) -> SignedModel:
-    """Train a small CNN on 8x8 digits with train_model, add reference stats, sign it."""
+    """Train a small CNN on 8x8 digits with train_model (it writes reference stats), sign it."""
     from kfp_mlsecops.training import train_model
 
     root = tmp_path_factory.mktemp("served")
@@ -53,14 +53,11 @@ def signed_digits_model(tmp_path_factory: pytest.TempPathFactory) -> SignedModel
     test = save_split(root / "test.npz", Split(x[order[cut:]], y[order[cut:]], 0.0, 1.0, 10))
     model_dir = root / "model"
     train_model(train_path=train, test_path=test, model_dir=model_dir, epochs=3, seed=0)
-    write_reference_stats(
-        model_dir / C.REFERENCE_STATS_FILE, compute_reference_stats(load_split(train).x)
-    )
     private, public = root / "keys" / "private-key.pem", root / "keys" / "public-key.pem"
     generate_key_pair(private, public)
     signature = root / "evidence" / "model.sig"
     digest = sign_model(model_dir, signature, private_key_path=private)
-    return SignedModel(model_dir, signature, public, private, digest, test)
+    return SignedModel(model_dir, signature, public, private, digest, test, train)
 
 
 @pytest.fixture(scope="session")

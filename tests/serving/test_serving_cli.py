@@ -114,5 +114,10 @@ def test_serve_parser_plugs_into_a_subcommand_parser_and_fails_closed_in_process
     assert (args.command, args.host, args.name) == ("serve", "127.0.0.1", "model")
     assert run_serve(args) == 1
     assert "does not verify" in capsys.readouterr().err
+    no_key = parser.parse_args(["serve", "--model-dir", "m", "--signature", "s"])
+    assert no_key.method == "key"  # the default method, still without a default key
+    assert run_serve(no_key) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("mlsecops serve: error: ") and "needs --public-key" in line
     with pytest.raises(SystemExit):
-        parser.parse_args(["serve", "--model-dir", "m", "--signature", "s"])  # no key given
+        parser.parse_args(["serve", "--model-dir", "m", "--signature", "s", "--method", "pgp"])

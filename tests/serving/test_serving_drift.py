@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.serving import DriftMonitor, compute_reference_stats, load_reference_stats
-from kfp_mlsecops.serving.reference_stats import write_reference_stats
+from kfp_mlsecops.serving import (
+    DriftMonitor,
+    compute_reference_stats,
+    load_reference_stats,
+    write_reference_stats,
+)
 
 RNG = np.random.default_rng(7)
 MEAN = np.linspace(-1.0, 1.0, 16)

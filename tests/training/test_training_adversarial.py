@@ -57,7 +57,7 @@ def test_pgd_training_writes_the_same_layout_and_records_settings(
 ) -> None:
     result, model_dir = pgd_trained
     assert sorted(p.name for p in model_dir.iterdir()) == sorted(
-        [C.SAVEDMODEL_VERSION_DIR, C.KERAS_FILE, C.PROVENANCE_FILE]
+        [C.SAVEDMODEL_VERSION_DIR, C.KERAS_FILE, C.PROVENANCE_FILE, C.REFERENCE_STATS_FILE]
     )
     on_disk = json.loads((model_dir / C.PROVENANCE_FILE).read_text())
     assert on_disk == result.provenance

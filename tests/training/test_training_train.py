@@ -10,7 +10,13 @@ import pytest
 from kfp_mlsecops import constants as C
 from kfp_mlsecops.data.split_io import Split, load_split, save_split
 from kfp_mlsecops.errors import InvalidInputError, TrainingError
-from kfp_mlsecops.training import TrainResult, load_model, train_model
+from kfp_mlsecops.training import (
+    FeatureSqueezer,
+    TrainResult,
+    load_model,
+    load_reference_stats,
+    train_model,
+)
 from kfp_mlsecops.training.train import check_losses
 
 EPOCHS = 3
@@ -40,7 +46,7 @@ def test_writes_the_servable_layout_and_nothing_else(trained: tuple[TrainResult,
     assert (model_dir / C.KERAS_FILE).is_file()
     assert (model_dir / C.PROVENANCE_FILE).is_file()
     assert sorted(p.name for p in model_dir.iterdir()) == sorted(
-        [C.SAVEDMODEL_VERSION_DIR, C.KERAS_FILE, C.PROVENANCE_FILE]
+        [C.SAVEDMODEL_VERSION_DIR, C.KERAS_FILE, C.PROVENANCE_FILE, C.REFERENCE_STATS_FILE]
     )
     # the staging folder was renamed into place, not left behind
     assert [p.name for p in model_dir.parent.iterdir()] == [model_dir.name]
@@ -170,6 +176,37 @@ def test_missing_split_is_an_input_error(tmp_path: Path) -> None:
         )
 
 
+def test_reference_stats_describe_the_training_inputs_and_a_calibrated_squeezer(
+    trained: tuple[TrainResult, Path], digits_splits: tuple[Path, Path]
+) -> None:
+    _, model_dir = trained
+    path = model_dir / C.REFERENCE_STATS_FILE
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+    stats = load_reference_stats(path)
+    train, test = (load_split(p) for p in digits_splits)
+    flat = train.x.reshape(len(train.x), -1).astype(np.float64)
+    assert stats.n == len(train.y) and stats.feature_shape == (8, 8, 1)
+    np.testing.assert_allclose(stats.mean, flat.mean(axis=0))
+    np.testing.assert_array_equal(stats.maximum, flat.max(axis=0))
+    squeezing = stats.squeezing or {}
+    assert squeezing["n"] == len(test.y)
+    squeezer = FeatureSqueezer.from_settings(squeezing, lower=0.0, upper=1.0, where="test")
+    # The threshold flags about the calibrated 5% of the clean held-out inputs it came from.
+    model = load_model(model_dir)
+    _, scores = squeezer.scores(lambda b: np.asarray(model.predict(b, verbose=0)), test.x)
+    assert 0.0 < np.mean(scores > squeezer.threshold) <= 0.06
+
+
+def test_a_test_split_too_small_to_calibrate_squeezing_is_refused(
+    digits_splits: tuple[Path, Path], tmp_path: Path
+) -> None:
+    test = load_split(digits_splits[1])
+    tiny = save_split(tmp_path / "tiny.npz", Split(test.x[:9], test.y[:9], 0.0, 1.0, 10))
+    with pytest.raises(TrainingError, match="9 test instances; need at least 10"):
+        train_model(train_path=digits_splits[0], test_path=tiny, model_dir=tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
 def test_mismatched_splits_are_refused(digits_splits: tuple[Path, Path], tmp_path: Path) -> None:
     test = load_split(digits_splits[1])
     flat = save_split(
@@ -220,3 +257,5 @@ def test_tabular_split_trains_an_mlp(tmp_path: Path) -> None:
     assert result.provenance["input_shape"] == [4]
     assert (tmp_path / "model" / C.SAVEDMODEL_VERSION_DIR / "saved_model.pb").is_file()
     assert np.array(result.confusion_matrix).sum() == 150
+    stats = load_reference_stats(tmp_path / "model" / C.REFERENCE_STATS_FILE)
+    assert stats.feature_shape == (4,) and stats.n == 150 and stats.squeezing

@@ -3,17 +3,25 @@
 After attack_test, :func:`create_attestation` signs a Statement v1 whose subject is the model
 (our model digest) and whose predicate (type ``constants.ATTESTATION_PREDICATE_TYPE``) holds the
 robustness results, the gate policy, the dataset digest, the attack configuration and library
-versions, in a DSSE envelope signed with the model's own key. The gate and deploy call
-:func:`verify_attestation` (signature, subject == the verified model digest) and
+versions. It is signed with the same method and material as the model: pass the model's
+:class:`~kfp_mlsecops.signing.SigningConfig` (``key``, ``certificate`` or ``sigstore``), or
+``private_key_path`` as the key shortcut. The gate and deploy call :func:`verify_attestation`
+with the model's :class:`~kfp_mlsecops.signing.VerificationConfig` (or ``public_key_path``):
+signature and signer under the model's trust policy, subject == the verified model digest; then
 :func:`check_attested_numbers` (the gated numbers are the attested ones).
 
+Documents per method: ``key`` writes a bare DSSE envelope; ``certificate`` a Sigstore bundle
+v0.3 whose ``x509CertificateChain`` holds the leaf and chain (model-signing's shape, no log
+entry); ``sigstore`` the bundle sigstore-python makes (Fulcio certificate, Rekor entry), which
+needs the network to sign (not run here) and is verified offline against a trust config.
+
 Libraries (not hand-rolled): the Statement is built and schema-checked with
-``in-toto-attestation`` (the in-toto project's reference bindings, already used by
-model-signing for its own statements); the DSSE envelope, PAE and ECDSA signing/verification come
-from ``securesystemslib`` (the DSSE authors' library; ``dsse.Envelope``, ``CryptoSigner``,
-``SSlibKey``); canonical JSON from ``rfc8785``. sigstore-python's ``sigstore.dsse`` signs and
-verifies only through private helpers (``_sign``/``_verify``) or keyless Sigstore, so it is kept
-for the future ``sigstore`` method, where its public ``sign_dsse`` / ``verify_dsse`` fit.
+``in-toto-attestation`` (the in-toto project's reference bindings, also used by model-signing);
+the DSSE envelope, PAE and ECDSA signing/verification come from ``securesystemslib`` (the DSSE
+authors' library); bundle schemas from ``sigstore_models`` (as model-signing); certificate path
+validation from pyOpenSSL (as model-signing), with the identity, code-signing and validity rules
+of ``kfp_mlsecops.signing``; Sigstore signing and offline verification from sigstore-python
+(``sign_dsse`` / ``verify_dsse``); canonical JSON from ``rfc8785``.
 """
 
 from __future__ import annotations

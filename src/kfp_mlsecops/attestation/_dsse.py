@@ -12,11 +12,12 @@ import base64
 import binascii
 import copy
 import json
+from typing import Any
 
 from securesystemslib.dsse import Envelope
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.attestation._json import strict_loads
+from kfp_mlsecops.attestation._document import load_document
 
 _ENVELOPE_KEYS = {"payload", "payloadType", "signatures"}
 _SIGNATURE_KEYS = {"keyid", "sig"}
@@ -29,12 +30,15 @@ def envelope_json(envelope: Envelope) -> str:
 
 def read_envelope(data: bytes) -> Envelope:
     """Parse DSSE envelope JSON bytes strictly; ValueError names the first problem found."""
-    try:
-        document = strict_loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"is not JSON ({' '.join(str(e).split())[:160]})") from e
-    if not isinstance(document, dict):
-        raise ValueError("is not a JSON object (not a DSSE envelope)")
+    return envelope_from_dict(load_document(data))
+
+
+def envelope_from_dict(document: dict[str, Any], *, keyid: str | None = None) -> Envelope:
+    """Return the DSSE envelope held by a parsed JSON object, checked strictly.
+
+    ``keyid=None`` requires a non-empty keyid (key method); a string requires exactly that
+    keyid (``""`` in certificate bundles, where the leaf certificate names the key).
+    """
     missing = sorted(_ENVELOPE_KEYS - set(document))
     if missing:
         raise ValueError(f"is not a DSSE envelope (missing {', '.join(missing)})")
@@ -45,7 +49,7 @@ def read_envelope(data: bytes) -> Envelope:
         raise ValueError(
             f"has payloadType {document['payloadType']!r}, not {C.IN_TOTO_PAYLOAD_TYPE}"
         )
-    _check_base64(document["payload"], "payload")
+    check_base64(document["payload"], "payload")
     signatures = document["signatures"]
     if not isinstance(signatures, list) or len(signatures) != 1:
         count = len(signatures) if isinstance(signatures, list) else 0
@@ -53,16 +57,22 @@ def read_envelope(data: bytes) -> Envelope:
     signature = signatures[0]
     if not isinstance(signature, dict) or set(signature) != _SIGNATURE_KEYS:
         raise ValueError("signature must have exactly the fields keyid and sig")
-    if not isinstance(signature["keyid"], str) or not signature["keyid"]:
+    if keyid is None and (not isinstance(signature["keyid"], str) or not signature["keyid"]):
         raise ValueError("signature has no keyid")
-    _check_base64(signature["sig"], "signature")
+    if keyid is not None and signature["keyid"] != keyid:
+        raise ValueError(
+            f"signature has keyid {signature['keyid']!r:.40}; a certificate bundle names its key "
+            f"by the leaf certificate (keyid {keyid!r})"
+        )
+    check_base64(signature["sig"], "signature")
     try:  # from_dict edits the signature dicts in place: hand it a copy
         return Envelope.from_dict(copy.deepcopy(document))
     except (KeyError, ValueError, TypeError, binascii.Error) as e:
         raise ValueError(f"is not a DSSE envelope ({' '.join(str(e).split())[:160]})") from e
 
 
-def _check_base64(value: object, what: str) -> None:
+def check_base64(value: object, what: str) -> bytes:
+    """Return the bytes of a canonical, non-empty base64 string; ValueError otherwise."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"has no {what}")
     try:
@@ -71,3 +81,4 @@ def _check_base64(value: object, what: str) -> None:
         raise ValueError(f"{what} is not base64") from e
     if base64.b64encode(decoded).decode("ascii") != value:
         raise ValueError(f"{what} is not canonical base64")
+    return decoded

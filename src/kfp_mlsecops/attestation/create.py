@@ -1,4 +1,4 @@
-"""Create the signed robustness attestation of a model (after attack_test, with the model's key)."""
+"""Create the signed robustness attestation of a model (after attack_test, signed as the model)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops._io import write_text_atomic
 from kfp_mlsecops.attestation import predicate as P
 from kfp_mlsecops.attestation._json import canonical, strict_loads
-from kfp_mlsecops.attestation._methods import EnvelopeSigner, KeyEnvelopeSigner
+from kfp_mlsecops.attestation._key import KeyEnvelopeSigner
+from kfp_mlsecops.attestation._methods import EnvelopeSigner, signer_for
 from kfp_mlsecops.attestation._statement import build_payload
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, SigningError
-from kfp_mlsecops.signing import model_digest
+from kfp_mlsecops.signing import SigningConfig, model_digest
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -28,23 +29,24 @@ def create_attestation(
     policy: dict[str, Any],
     data_digest: str,
     attack_config: dict[str, Any],
-    private_key_path: PathArg,
-    password_path: PathArg | None = None,
     out_path: PathArg,
+    private_key_path: PathArg | None = None,
+    password_path: PathArg | None = None,
+    signing: SigningConfig | None = None,
 ) -> str:
     """Sign an in-toto Statement binding the robustness results to the model; return its digest.
 
     The subject is the model (directory name, ``sha256`` of :func:`~kfp_mlsecops.signing.
     model_digest`); the predicate holds the results JSON as written by attack_test, ``policy``,
-    ``data_digest``, ``attack_config`` and library versions. The DSSE envelope is written
-    atomically to ``out_path``, which must lie outside the model directory. Raises
-    InvalidInputError for unusable inputs (including results computed for another model) and
-    SigningError when the key cannot sign.
+    ``data_digest``, ``attack_config`` and library versions. Sign with exactly one of
+    ``private_key_path`` (key method; ``password_path`` for an encrypted key) or ``signing``,
+    the :class:`~kfp_mlsecops.signing.SigningConfig` that signs the model: the attestation is
+    signed with the same method and material (a DSSE envelope for ``key``, a Sigstore bundle for
+    ``certificate`` and ``sigstore``). The document is written atomically to ``out_path``,
+    which must lie outside the model directory. Raises InvalidInputError for unusable inputs
+    (including results computed for another model) and SigningError when signing fails.
     """
-    signer = KeyEnvelopeSigner(
-        _path(private_key_path, "private_key_path"),
-        None if password_path is None else _path(password_path, "password_path"),
-    )
+    signer = _signer(private_key_path, password_path, signing)
     return _create(
         signer,
         model_dir=_path(model_dir, "model_dir"),
@@ -54,6 +56,34 @@ def create_attestation(
         attack_config=attack_config,
         out_path=_path(out_path, "out_path"),
     )
+
+
+def _signer(
+    private_key_path: PathArg | None,
+    password_path: PathArg | None,
+    signing: SigningConfig | None,
+) -> EnvelopeSigner:
+    """Return the signing backend for exactly one of the key shortcut or a SigningConfig."""
+    if (private_key_path is None) == (signing is None):
+        raise InvalidInputError(
+            "create_attestation needs exactly one of private_key_path (key method) or signing "
+            f"(a SigningConfig); got {'both' if signing is not None else 'neither'}"
+        )
+    if signing is None:
+        return KeyEnvelopeSigner(
+            _path(private_key_path, "private_key_path"),
+            None if password_path is None else _path(password_path, "password_path"),
+        )
+    if password_path is not None:
+        raise InvalidInputError(
+            "password_path goes with private_key_path; with signing, pass it to "
+            "SigningConfig.use_key"
+        )
+    if not isinstance(signing, SigningConfig):
+        raise InvalidInputError(
+            f"signing must be a kfp_mlsecops.signing.SigningConfig, got {type(signing).__name__}"
+        )
+    return signer_for(signing)
 
 
 def _create(
@@ -95,7 +125,7 @@ def _create(
         detail = " ".join(f"{type(e).__name__}: {e}".split())[:300]
         raise SigningError(
             f"attestation of model '{model_dir}': signing with {signer.describe()} failed "
-            f"({detail}); check the key"
+            f"({detail}); check the signing inputs"
         ) from e
     try:
         write_text_atomic(target, document.decode("utf-8"))

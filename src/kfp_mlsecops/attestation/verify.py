@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops.attestation._json import canonical
-from kfp_mlsecops.attestation._methods import EnvelopeVerifier, KeyEnvelopeVerifier
+from kfp_mlsecops.attestation._key import KeyEnvelopeVerifier
+from kfp_mlsecops.attestation._methods import EnvelopeVerifier, verifier_for
 from kfp_mlsecops.attestation._statement import parse_statement
 from kfp_mlsecops.attestation.predicate import AttestationPredicate
 from kfp_mlsecops.errors import InvalidInputError, VerificationError
+from kfp_mlsecops.signing import VerificationConfig
 
 _DO_NOT_DEPLOY = "do not deploy"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -25,18 +27,51 @@ _MAX_REASON = 400
 def verify_attestation(
     *,
     attestation_path: str | os.PathLike[str],
-    public_key_path: str | os.PathLike[str],
     expected_model_digest: str,
+    public_key_path: str | os.PathLike[str] | None = None,
+    verification: VerificationConfig | None = None,
 ) -> AttestationPredicate:
     """Verify the attestation's signature and that its subject is the expected model.
 
+    Trust exactly one of ``public_key_path`` (key method) or ``verification``, the
+    :class:`~kfp_mlsecops.signing.VerificationConfig` that verifies the model: the attestation
+    must be signed with the same method and pass the same trust policy (key; CA chain, code
+    signing, validity now and identity; or Sigstore identity, issuer and trust config, offline).
     ``expected_model_digest`` is the digest returned by verifying the model signature
     (``sha256:<hex>``). Returns the parsed predicate; raises VerificationError on any failure
-    (unreadable or non-JSON file, wrong payloadType, edited payload or signature, another key,
-    another subject, wrong statement or predicate type, several subjects, malformed predicate).
+    (unreadable or non-JSON file, another method, edited payload or signature, untrusted
+    signer, another subject, wrong statement or predicate type, malformed predicate) and
+    InvalidInputError when both or neither of the trust arguments are given.
     """
     path = _path(attestation_path, "attestation_path")
-    verifier = KeyEnvelopeVerifier(_path(public_key_path, "public_key_path"))
+    if (public_key_path is None) == (verification is None):
+        raise InvalidInputError(
+            "verify_attestation needs exactly one of public_key_path (key method) or "
+            f"verification (a VerificationConfig); got "
+            f"{'both' if verification is not None else 'neither'}"
+        )
+    if verification is None:
+        return _verify(
+            KeyEnvelopeVerifier(_path(public_key_path, "public_key_path")),
+            path,
+            expected_model_digest,
+        )
+    if not isinstance(verification, VerificationConfig):
+        raise InvalidInputError(
+            "verification must be a kfp_mlsecops.signing.VerificationConfig, got "
+            f"{type(verification).__name__}"
+        )
+    pinned = verification.expected_digest
+    if pinned is not None and pinned != expected_model_digest:
+        raise _failure(
+            path,
+            f"cannot be checked: the verification config pins model {pinned}, but "
+            f"expected_model_digest is {expected_model_digest!r:.80}",
+        )
+    try:
+        verifier = verifier_for(verification)
+    except ValueError as e:
+        raise _failure(path, str(e)) from e
     return _verify(verifier, path, expected_model_digest)
 
 
@@ -44,7 +79,7 @@ def _verify(verifier: EnvelopeVerifier, path: Path, expected: object) -> Attesta
     """Verify with any backend; every failure becomes one VerificationError."""
 
     def fail(reason: str) -> VerificationError:
-        return VerificationError(f"attestation '{path}' {_one_line(reason)}; {_DO_NOT_DEPLOY}")
+        return _failure(path, reason)
 
     if not isinstance(expected, str) or not _DIGEST.fullmatch(expected):
         raise fail(f"cannot be checked: expected model digest {expected!r:.80} is not sha256:<hex>")
@@ -67,6 +102,10 @@ def _verify(verifier: EnvelopeVerifier, path: Path, expected: object) -> Attesta
             "(attestation of another model)"
         )
     return predicate
+
+
+def _failure(path: Path, reason: str) -> VerificationError:
+    return VerificationError(f"attestation '{path}' {_one_line(reason)}; {_DO_NOT_DEPLOY}")
 
 
 def check_attested_numbers(predicate: AttestationPredicate, results: dict[str, Any]) -> None:

@@ -124,6 +124,12 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--service-name", help="InferenceService name (DNS-1035 label)")
     group.add_argument("--namespace", dest="namespace", help="Kubernetes namespace to deploy to")
     group.add_argument(
+        "--predictor",
+        choices=C.PREDICTORS,
+        help="deploy: KServe's TensorFlow runtime (kserve, default) or our verified predictor, "
+        "which verifies signature and attestation again before serving (verified)",
+    )
+    group.add_argument(
         "--pushgateway-url",
         help="push every step's mlsecops_* metrics to this Prometheus Pushgateway",
     )
@@ -144,6 +150,7 @@ _PIPELINE_ARGS = (
     "allow_masking_flags",
     "service_name",
     "namespace",
+    "predictor",
     "pushgateway_url",
 )
 
@@ -224,6 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 if a committed YAML differs from a fresh compile",
     )
+    comp.add_argument(
+        "--signing-method",
+        choices=C.SIGNING_METHODS,
+        default=None,
+        help="compile only the pipeline, wired for this signing method (needs --output); the "
+        "committed YAML uses 'key'",
+    )
+    comp.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="with --signing-method: where to write the pipeline YAML",
+    )
 
     submit = sub.add_parser(
         "submit",
@@ -301,8 +322,19 @@ def _cmd_attack(args: argparse.Namespace) -> int:
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
-    from kfp_mlsecops.pipelines.compiling import compile_all, stale_files
+    from kfp_mlsecops.pipelines.compiling import compile_all, compile_pipeline, stale_files
 
+    if (args.signing_method is None) != (args.output is None) or (
+        args.check and args.output is not None
+    ):
+        print(
+            "error: --signing-method and --output go together, without --check",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.output is not None:
+        print(f"wrote {compile_pipeline(args.output, signing_method=args.signing_method)}")
+        return EXIT_OK
     if args.check:
         stale = stale_files()
         for path, diff in stale.items():

@@ -70,20 +70,29 @@ def run_pipeline_locally(
     arguments: dict[str, Any],
     private_key: Path | None = None,
     public_key: Path | None = None,
+    signing_method: str = C.SIGNING_METHOD_KEY,
     verbose: bool = False,
     console: TextIO | None = None,
 ) -> LocalRun:
     """Run ``secure-training`` with ``SubprocessRunner(use_venv=False)`` under ``output_dir``.
 
-    Without keys a throwaway ECDSA P-256 pair is generated in the run folder. Pipeline task
-    output goes to ``pipeline.log``; ``console`` gets one line per task.
+    Key method: without keys a throwaway ECDSA P-256 pair is generated in the run folder. Other
+    methods: the pipeline is compiled for ``signing_method`` and ``arguments`` carry its
+    options (paths, ``signer_identity``, ...). Pipeline task output goes to ``pipeline.log``;
+    ``console`` gets one line per task.
     """
     from kfp import local
 
-    from kfp_mlsecops.pipelines import secure_training
+    from kfp_mlsecops.pipelines import make_secure_training
     from kfp_mlsecops.signing import generate_key_pair
 
     console = console or sys.stdout
+    secure_training = make_secure_training(signing_method)
+    if signing_method != C.SIGNING_METHOD_KEY and (private_key or public_key):
+        raise InvalidInputError(
+            f"keys: --private-key/--public-key belong to the key method, not {signing_method!r}; "
+            "pass the method's options as pipeline arguments"
+        )
     if (private_key is None) != (public_key is None):
         raise InvalidInputError(
             "keys: give both --private-key and --public-key, or neither for a throwaway pair"
@@ -95,8 +104,8 @@ def run_pipeline_locally(
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
     run_dir = output_dir.resolve() / f"run-{stamp}"
     run_dir.mkdir(parents=True)
-    keys_generated = private_key is None
-    if private_key is None or public_key is None:
+    keys_generated = signing_method == C.SIGNING_METHOD_KEY and private_key is None
+    if keys_generated:
         private_key = run_dir / "throwaway-keys" / C.SIGNING_KEY_FILE
         public_key = run_dir / "throwaway-keys" / C.VERIFY_KEY_FILE
         generate_key_pair(private_key, public_key)
@@ -105,11 +114,12 @@ def run_pipeline_locally(
             "  (demo only: on a cluster the key comes from a Kubernetes Secret)\n"
         )
 
-    arguments = {
-        **arguments,
-        "private_key_path": str(private_key.resolve()),
-        "public_key_path": str(public_key.resolve()),
-    }
+    if private_key is not None and public_key is not None:
+        arguments = {
+            **arguments,
+            "private_key_path": str(private_key.resolve()),
+            "public_key_path": str(public_key.resolve()),
+        }
     pipeline_root = run_dir / "pipeline-root"
     log_path = run_dir / "pipeline.log"
     local.init(

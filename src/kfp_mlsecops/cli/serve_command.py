@@ -1,7 +1,9 @@
 """``mlsecops serve``: verify a signed model, then serve it with KServe (v1 + v2 REST).
 
 The model is verified (signature, optional attestation and digest pin) and loaded before any
-port is bound; on failure the command prints one line and exits 1, and nothing listens.
+port is bound; on failure the command prints one line and exits 1 (2 for verification options
+that do not fit the method), and nothing listens. ``--method`` takes the same three methods and
+options as ``mlsecops verify``; it defaults to ``key``.
 Also runnable as ``python -m kfp_mlsecops.cli.serve_command`` (the predictor image does that).
 """
 
@@ -13,12 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from kfp_mlsecops.errors import MLSecOpsError
+from kfp_mlsecops.constants import SIGNING_METHOD_KEY, SIGNING_METHODS
+from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
 
 __all__ = ["add_serve_parser", "main", "run_serve"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 _PROG = "mlsecops serve"
 _DESCRIPTION = (
     "Verify the model's signature (and robustness attestation) on a private copy, load it with "
@@ -49,13 +53,43 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--signature", type=Path, required=True, help="model-signing bundle (outside the model)"
     )
     model.add_argument(
-        "--public-key", type=Path, required=True, help="ECDSA public key PEM that signed it"
+        "--method",
+        choices=SIGNING_METHODS,
+        default=SIGNING_METHOD_KEY,
+        help="how the signature is verified, as in 'mlsecops verify': key (default), "
+        "certificate (PKI) or sigstore (keyless, offline)",
+    )
+    model.add_argument(
+        "--public-key", type=Path, default=None, help="key method: ECDSA public key PEM"
+    )
+    model.add_argument(
+        "--chain",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="certificate method: trusted CA certificate(s), repeatable",
+    )
+    model.add_argument(
+        "--identity",
+        default=None,
+        metavar="ID",
+        help="certificate method: leaf subject DN or SAN value; sigstore method: the "
+        "certificate identity (e-mail or URI)",
+    )
+    model.add_argument("--issuer", default=None, metavar="URL", help="sigstore method: OIDC issuer")
+    model.add_argument(
+        "--trust-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="sigstore method: Sigstore ClientTrustConfig JSON",
     )
     model.add_argument(
         "--attestation",
         type=Path,
         default=None,
-        help="DSSE robustness attestation to verify too (signed with the same key)",
+        help="DSSE robustness attestation to verify too (signed with the same trust)",
     )
     model.add_argument(
         "--expected-digest",
@@ -120,7 +154,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     """Verify, load and serve; return the exit code (1 with a one-line reason on failure)."""
     try:
-        predictor = _verified_predictor(args)
+        policy = _policy(args)
+    except InvalidInputError as e:
+        return _fail(_flag_names(str(e)), EXIT_USAGE)
+    except Exception as e:  # noqa: BLE001 - fail closed with one line, never a traceback
+        return _fail(f"--method {args.method}: verification options unusable ({_one_line(e)})")
+    try:
+        predictor = _verified_predictor(args, policy)
     except MLSecOpsError as e:
         return _fail(str(e))
     except Exception as e:  # noqa: BLE001 - fail closed with one line, never a traceback
@@ -143,25 +183,28 @@ def run_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _verified_predictor(args: argparse.Namespace) -> Any:
-    """Build the verification policy, verify and load (no KServe import before it verified)."""
-    from kfp_mlsecops.serving.runtime import MonitorSettings, VerifiedModelRuntime
-    from kfp_mlsecops.serving.verification import (
-        KeyAttestationVerifier,
-        KeyVerifier,
-        VerificationPolicy,
-    )
+def _policy(args: argparse.Namespace) -> Any:
+    """Build the verification policy for ``--method`` (InvalidInputError on wrong options)."""
+    from kfp_mlsecops.serving.policy import policy_for_method
 
-    ignore = tuple(args.ignore_path)
-    policy = VerificationPolicy(
+    return policy_for_method(
+        args.method,
         signature_path=args.signature,
-        verifier=KeyVerifier(args.public_key, ignore_paths=ignore),
+        public_key_path=args.public_key,
+        chain_paths=args.chain,
+        identity=args.identity,
+        issuer=args.issuer,
+        trust_config_path=args.trust_config,
+        ignore_paths=tuple(args.ignore_path),
         attestation_path=args.attestation,
-        attestation_verifier=(
-            KeyAttestationVerifier(args.public_key) if args.attestation is not None else None
-        ),
         expected_digest=args.expected_digest,
     )
+
+
+def _verified_predictor(args: argparse.Namespace, policy: Any) -> Any:
+    """Verify and load under ``policy`` (no KServe import before the model verified)."""
+    from kfp_mlsecops.serving.runtime import MonitorSettings, VerifiedModelRuntime
+
     runtime = VerifiedModelRuntime(
         args.name,
         model_dir=args.model_dir,
@@ -188,9 +231,27 @@ def _verified_predictor(args: argparse.Namespace) -> Any:
     return predictor
 
 
-def _fail(reason: str) -> int:
+def _fail(reason: str, code: int = EXIT_ERROR) -> int:
     print(f"{_PROG}: error: {_one_line(reason)}", file=sys.stderr)
-    return EXIT_ERROR
+    return code
+
+
+#: Library option names as this command spells them (messages of the policy builder).
+_FLAGS = {
+    "public_key_path": "--public-key",
+    "chain_paths": "--chain",
+    "trust_config_path": "--trust-config",
+    "identity": "--identity",
+    "issuer": "--issuer",
+    "ignore_paths": "--ignore-path",
+    "expected digest": "--expected-digest",
+}
+
+
+def _flag_names(message: str) -> str:
+    for name, flag in _FLAGS.items():
+        message = message.replace(name, flag)
+    return message
 
 
 def _one_line(value: object) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from kfp_mlsecops.deploy.manifest import GROUP, PLURAL, VERSION
@@ -21,19 +22,51 @@ def apply_inference_service(manifest: dict[str, Any], *, api_client: Any) -> str
     with the HTTP status and reason (never request headers or tokens).
     """
     from kubernetes import client  # lazy: only the apply path needs it
+
+    name, namespace = _name_and_namespace(manifest)
+    api = client.CustomObjectsApi(api_client)
+    return _create_or_patch(
+        f"InferenceService '{namespace}/{name}'",
+        create=lambda: api.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
+        ),
+        patch=lambda: api.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name, manifest, _request_timeout=REQUEST_TIMEOUT
+        ),
+    )
+
+
+def apply_config_map(manifest: dict[str, Any], *, api_client: Any) -> str:
+    """Create the ConfigMap, or merge-patch it if it exists; return "created"/"patched"."""
+    from kubernetes import client
+
+    name, namespace = _name_and_namespace(manifest)
+    api = client.CoreV1Api(api_client)
+    return _create_or_patch(
+        f"ConfigMap '{namespace}/{name}'",
+        create=lambda: api.create_namespaced_config_map(
+            namespace, manifest, _request_timeout=REQUEST_TIMEOUT
+        ),
+        patch=lambda: api.patch_namespaced_config_map(
+            name, namespace, manifest, _request_timeout=REQUEST_TIMEOUT
+        ),
+    )
+
+
+def _name_and_namespace(manifest: dict[str, Any]) -> tuple[str, str]:
+    try:
+        metadata = manifest["metadata"]
+        return metadata["name"], metadata["namespace"]
+    except (KeyError, TypeError) as e:
+        raise DeploymentError("manifest has no metadata.name/namespace; render it first") from e
+
+
+def _create_or_patch(where: str, *, create: Callable[[], Any], patch: Callable[[], Any]) -> str:
+    """Create; on 409 Conflict merge-patch instead. Errors name ``where`` and the HTTP status."""
     from kubernetes.client.exceptions import ApiException
 
     try:
-        metadata = manifest["metadata"]
-        name, namespace = metadata["name"], metadata["namespace"]
-    except (KeyError, TypeError) as e:
-        raise DeploymentError("manifest has no metadata.name/namespace; render it first") from e
-    where = f"InferenceService '{namespace}/{name}'"
-    api = client.CustomObjectsApi(api_client)
-    try:
-        api.create_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, manifest, _request_timeout=REQUEST_TIMEOUT
-        )
+        create()
         return "created"
     except ApiException as e:
         if e.status != _CONFLICT:
@@ -44,9 +77,7 @@ def apply_inference_service(manifest: dict[str, Any], *, api_client: Any) -> str
             "address and network"
         ) from e
     try:
-        api.patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, name, manifest, _request_timeout=REQUEST_TIMEOUT
-        )
+        patch()
     except ApiException as e:
         raise DeploymentError(f"{where}: patch failed ({_describe(e)}); {_hint(e)}") from e
     except Exception as e:
@@ -72,7 +103,10 @@ def _describe(error: Any) -> str:
 def _hint(error: Any) -> str:
     status = error.status
     if status in (401, 403):
-        return "grant the pipeline service account create/patch on inferenceservices"
+        return (
+            "grant the pipeline service account create/patch on inferenceservices (and "
+            "configmaps for the verified predictor); see manifests/pipeline-rbac"
+        )
     if status == 404:
         return "check the namespace exists and KServe's CRDs are installed"
     if status == 422 or status == 400:

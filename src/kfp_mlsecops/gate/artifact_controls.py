@@ -15,6 +15,7 @@ from kfp_mlsecops.errors import VerificationError
 from kfp_mlsecops.gate._json import one_line
 from kfp_mlsecops.gate.controls import ControlResult, Value, evaluate
 from kfp_mlsecops.safety import scan_model
+from kfp_mlsecops.signing import VerificationConfig
 
 
 def model_scan_control(model_dir: str | os.PathLike[str]) -> ControlResult:
@@ -42,13 +43,14 @@ def model_scan_control(model_dir: str | os.PathLike[str]) -> ControlResult:
 def robustness_attestation_control(
     *,
     attestation_path: str | os.PathLike[str] | None,
-    public_key_path: str | os.PathLike[str],
+    verification: VerificationConfig,
     verified_digest: str | None,
     raw_results: Callable[[], dict[str, Any]],
 ) -> ControlResult:
     """Verify the signed robustness attestation and that it attests the numbers being gated on.
 
-    Passes only when the attestation verifies with the gate's public key, its subject is the
+    Passes only when the attestation verifies with the gate's trust (the same method and
+    material as the model signature), its subject is the
     verified model digest, and its results equal the results file the gate read (exactly, in
     canonical JSON). A missing attestation fails (fail closed).
     """
@@ -60,7 +62,7 @@ def robustness_attestation_control(
             return None, False, "no verified model digest (the signature control failed)"
         predicate = verify_attestation(
             attestation_path=attestation_path,
-            public_key_path=public_key_path,
+            verification=verification,
             expected_model_digest=verified_digest,
         )
         check_attested_numbers(predicate, raw_results())

@@ -11,7 +11,7 @@ from kfp_mlsecops import constants as c
 from kfp_mlsecops.gate._json import one_line
 from kfp_mlsecops.gate.policy import Policy
 from kfp_mlsecops.gate.results import RobustnessResults
-from kfp_mlsecops.signing import verify_model
+from kfp_mlsecops.signing import VerificationConfig
 
 #: What a control measured or required: a number, a string (e.g. a digest) or nothing.
 Value = Union[float, str, None]
@@ -66,19 +66,19 @@ def signature_control(
     *,
     model_dir: str | os.PathLike[str],
     signature_path: str | os.PathLike[str],
-    public_key_path: str | os.PathLike[str],
+    verification: VerificationConfig,
 ) -> tuple[ControlResult, str | None]:
     """Verify the model signature; return the control and the verified digest (None if failed)."""
     verified: list[str] = []
 
     def check() -> tuple[Value, bool, str]:
-        digest = verify_model(model_dir, signature_path, public_key_path=public_key_path)
+        digest = verification.verify(model_dir, signature_path)
         verified.append(digest)
-        return digest, True, f"signature '{signature_path}' verifies against '{public_key_path}'"
+        return digest, True, f"signature '{signature_path}' verifies against {verification.trusted}"
 
     control = evaluate(
         c.CONTROL_SIGNATURE,
-        "model files match a signature made with the trusted key",
+        "model files match a signature by the trusted signer",
         "valid signature",
         check,
     )

@@ -21,35 +21,40 @@ from kfp_mlsecops.gate.controls import (
 from kfp_mlsecops.gate.decision import Decision, decide
 from kfp_mlsecops.gate.policy import Policy
 from kfp_mlsecops.gate.results import RobustnessResults, load_robustness_document
+from kfp_mlsecops.signing import VerificationConfig, resolve_verification
 
 
 def run_gate(
     *,
     model_dir: str | os.PathLike[str],
     signature_path: str | os.PathLike[str],
-    public_key_path: str | os.PathLike[str],
     results_path: str | os.PathLike[str],
     attestation_path: str | os.PathLike[str] | None,
     policy: Policy,
     decision_json_path: str | os.PathLike[str],
     decision_md_path: str | os.PathLike[str],
+    public_key_path: str | os.PathLike[str] | None = None,
+    verification: VerificationConfig | None = None,
 ) -> Decision:
     """Evaluate all controls, write the decision JSON and Markdown, return the approved Decision.
 
+    Trust is ``verification`` (a :class:`~kfp_mlsecops.signing.VerificationConfig` for the key,
+    certificate or sigstore method) or, for the key method, just ``public_key_path``; exactly one.
     Controls: ``signature`` (the model verifies), ``clean_accuracy``, ``robust_accuracy`` (the
     policy's attack and epsilon), ``evidence_binding`` (the results name the verified digest),
-    ``robustness_attestation`` (the signed attestation at ``attestation_path`` verifies with
-    ``public_key_path``, its subject is the verified digest and it attests exactly the results
-    read here; None or a missing file fails), ``model_scan`` (no code-carrying content in the
-    model files) and one ``masking.<flag>`` per gradient-masking flag (a raised flag blocks unless
-    the policy's ``allow_masking_flags`` lists it; results without the flags fail these controls).
+    ``robustness_attestation`` (the signed attestation at ``attestation_path`` verifies with the
+    same trust, its subject is the verified digest and it attests exactly the results read here;
+    None or a missing file fails), ``model_scan`` (no code-carrying content in the model files)
+    and one ``masking.<flag>`` per gradient-masking flag (a raised flag blocks unless the
+    policy's ``allow_masking_flags`` lists it; results without the flags fail these controls).
     A control that cannot be evaluated fails with its reason; the others still run. Both reports
     are always written; then GateRejected is raised unless every control passed.
     """
     if not isinstance(policy, Policy):
         raise InvalidInputError(f"policy must be a gate Policy, got {type(policy).__name__}")
+    trust = resolve_verification(public_key_path=public_key_path, verification=verification)
     signature, digest = signature_control(
-        model_dir=model_dir, signature_path=signature_path, public_key_path=public_key_path
+        model_dir=model_dir, signature_path=signature_path, verification=trust
     )
     results, raw_results = _results_loader(results_path)
     controls = (
@@ -59,7 +64,7 @@ def run_gate(
         evidence_binding_control(results, digest),
         robustness_attestation_control(
             attestation_path=attestation_path,
-            public_key_path=public_key_path,
+            verification=trust,
             verified_digest=digest,
             raw_results=raw_results,
         ),

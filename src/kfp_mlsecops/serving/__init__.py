@@ -2,7 +2,9 @@
 
 Cheap to import (no KServe, no TensorFlow): :class:`VerifiedPredictor` and :func:`serve` need the
 ``serving`` extra (KServe) and are imported on first use. Metric names live in
-:mod:`.metric_names`.
+:mod:`.metric_names`. The reference statistics and feature squeezing are defined in
+``kfp_mlsecops.training`` (which writes them with the model) and re-exported here; the
+InferenceService that runs the predictor is rendered by ``kfp_mlsecops.deploy``.
 """
 
 from __future__ import annotations
@@ -10,25 +12,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kfp_mlsecops.serving.drift import DriftMonitor
-from kfp_mlsecops.serving.isvc import render_signature_configmap, render_verified_predictor_isvc
 from kfp_mlsecops.serving.metrics import ServingMetrics
-from kfp_mlsecops.serving.reference_stats import (
-    ReferenceStats,
-    compute_reference_stats,
-    load_reference_stats,
-    write_reference_stats,
-)
+from kfp_mlsecops.serving.policy import policy_for_method
 from kfp_mlsecops.serving.request_guard import DEFAULT_MAX_REQUEST_BYTES
 from kfp_mlsecops.serving.runtime import MonitorSettings, VerifiedModelRuntime
-from kfp_mlsecops.serving.squeezing import FeatureSqueezer, calibrate_squeezing
 from kfp_mlsecops.serving.verification import (
     AttestationVerifier,
+    ConfigAttestationVerifier,
     KeyAttestationVerifier,
     KeyVerifier,
     ModelVerifier,
     VerificationPolicy,
     stage_verified_model,
 )
+from kfp_mlsecops.training.reference_stats import (
+    ReferenceStats,
+    compute_reference_stats,
+    load_reference_stats,
+    write_reference_stats,
+)
+from kfp_mlsecops.training.squeezing import FeatureSqueezer, calibrate_squeezing
 
 if TYPE_CHECKING:
     from kfp_mlsecops.serving.predictor import VerifiedPredictor
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
     "AttestationVerifier",
+    "ConfigAttestationVerifier",
     "DriftMonitor",
     "FeatureSqueezer",
     "KeyAttestationVerifier",
@@ -51,8 +55,7 @@ __all__ = [
     "calibrate_squeezing",
     "compute_reference_stats",
     "load_reference_stats",
-    "render_signature_configmap",
-    "render_verified_predictor_isvc",
+    "policy_for_method",
     "serve",
     "stage_verified_model",
     "write_reference_stats",

@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.serving.reference_stats import ReferenceStats
+from kfp_mlsecops.training.reference_stats import ReferenceStats
 
 __all__ = ["DEFAULT_MIN_SAMPLES", "DEFAULT_WINDOW", "DriftMonitor"]
 

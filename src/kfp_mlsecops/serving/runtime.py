@@ -21,10 +21,10 @@ from kfp_mlsecops.serving.drift import DEFAULT_MIN_SAMPLES, DEFAULT_WINDOW, Drif
 from kfp_mlsecops.serving.inference import DEFAULT_THREADS, LoadedModel, load_for_serving
 from kfp_mlsecops.serving.metrics import ServingMetrics
 from kfp_mlsecops.serving.payload import InputSpec
-from kfp_mlsecops.serving.reference_stats import ReferenceStats, load_reference_stats
 from kfp_mlsecops.serving.signals import SignalWorker
-from kfp_mlsecops.serving.squeezing import DEFAULT_BITS, DEFAULT_THRESHOLD, FeatureSqueezer
 from kfp_mlsecops.serving.verification import StagedModel, VerificationPolicy, stage_verified_model
+from kfp_mlsecops.training.reference_stats import ReferenceStats, load_reference_stats
+from kfp_mlsecops.training.squeezing import DEFAULT_BITS, DEFAULT_THRESHOLD, FeatureSqueezer
 
 __all__ = ["MonitorSettings", "VerifiedModelRuntime"]
 
@@ -208,7 +208,7 @@ class VerifiedModelRuntime:
         if not saved and s.squeeze_threshold is None:
             _log.warning(
                 "model '%s': no calibrated squeezing threshold; using %s with %s bits "
-                "(see kfp_mlsecops.serving.calibrate_squeezing)",
+                "(retrain with train_model, which calibrates it, or pass --squeeze-threshold)",
                 self.model_dir,
                 DEFAULT_THRESHOLD,
                 DEFAULT_BITS,

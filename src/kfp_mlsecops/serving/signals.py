@@ -21,7 +21,7 @@ import numpy as np
 
 from kfp_mlsecops.serving.drift import DriftMonitor
 from kfp_mlsecops.serving.metrics import ServingMetrics
-from kfp_mlsecops.serving.squeezing import FeatureSqueezer
+from kfp_mlsecops.training.squeezing import FeatureSqueezer
 
 __all__ = ["DEFAULT_QUEUE_INSTANCES", "MAX_BATCH_INSTANCES", "SignalWorker"]
 

@@ -4,8 +4,10 @@ The model, signature and attestation are first copied into a private (0700) temp
 the *copy* is verified and then loaded, so bytes changed in storage after the check can never be
 the bytes served. Verifiers are objects with a ``verify`` method, so any trust policy plugs in:
 :class:`KeyVerifier` (ECDSA public key) here, or ``kfp_mlsecops.signing.VerificationConfig``
-for the certificate and Sigstore methods. Everything fails closed: any exception is a
-VerificationError and the model is not served.
+(any method: key, certificate, Sigstore) with :class:`ConfigAttestationVerifier` for the
+attestation; :func:`~kfp_mlsecops.serving.policy.policy_for_method` builds either from the
+``mlsecops serve`` options. Everything fails closed: any exception is a VerificationError and the
+model is not served.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, VerificationError
-from kfp_mlsecops.signing import verify_model
+from kfp_mlsecops.signing import VerificationConfig, verify_model
 
 __all__ = [
     "AttestationVerifier",
+    "ConfigAttestationVerifier",
     "KeyAttestationVerifier",
     "KeyVerifier",
     "ModelVerifier",
@@ -89,6 +92,31 @@ class KeyAttestationVerifier:
         result = verify_attestation(
             attestation_path=attestation_path,
             public_key_path=self.public_key_path,
+            expected_model_digest=model_digest,
+        )
+        if result is False:  # a verifier must raise; a bare False is still a failure
+            raise VerificationError(
+                f"attestation '{attestation_path}': did not verify for {model_digest}"
+            )
+
+
+@dataclass(frozen=True)
+class ConfigAttestationVerifier:
+    """Robustness attestation check with the trust of a signing ``VerificationConfig``.
+
+    Any method: the attestation must be signed with the same method and pass the same trust
+    policy (public key; CA chain + identity; or Sigstore identity + issuer) as the model.
+    """
+
+    verification: VerificationConfig
+
+    def verify(self, attestation_path: Path, model_digest: str) -> None:
+        """Verify with ``kfp_mlsecops.attestation.verify_attestation`` (imported lazily)."""
+        from kfp_mlsecops.attestation import verify_attestation
+
+        result = verify_attestation(
+            attestation_path=attestation_path,
+            verification=self.verification,
             expected_model_digest=model_digest,
         )
         if result is False:  # a verifier must raise; a bare False is still a failure

@@ -13,13 +13,14 @@ from __future__ import annotations
 from kfp_mlsecops.signing._contract import model_digest
 from kfp_mlsecops.signing.keys import generate_key_pair
 from kfp_mlsecops.signing.sign import SigningConfig, sign_model
-from kfp_mlsecops.signing.verify import VerificationConfig, verify_model
+from kfp_mlsecops.signing.verify import VerificationConfig, resolve_verification, verify_model
 
 __all__ = [
     "SigningConfig",
     "VerificationConfig",
     "generate_key_pair",
     "model_digest",
+    "resolve_verification",
     "sign_model",
     "verify_model",
 ]

@@ -89,6 +89,11 @@ class VerificationConfig:
             ),
         )
 
+    @property
+    def trusted(self) -> str:
+        """What is trusted, for messages (``public key 'k.pem'``, ...); no secrets."""
+        return "nothing (no trust policy configured)" if self.policy is None else self.policy.what
+
     def set_ignore_paths(self, paths: Sequence[str]) -> VerificationConfig:
         """Allow these model-relative paths to stay unsigned.
 
@@ -217,6 +222,27 @@ class VerificationConfig:
                 f"{self.expected_digest} (another signed model was swapped in)"
             )
         return digest
+
+
+def resolve_verification(
+    *, public_key_path: PathArg | None = None, verification: VerificationConfig | None = None
+) -> VerificationConfig:
+    """Return ``verification``, or a key config for ``public_key_path``; exactly one is given.
+
+    Lets callers (gate, deploy) take either the key shortcut or a config for any method.
+    """
+    if (public_key_path is None) == (verification is None):
+        raise InvalidInputError(
+            "pass exactly one of public_key_path (key method) and verification "
+            "(a VerificationConfig for any method)"
+        )
+    if verification is not None:
+        if not isinstance(verification, VerificationConfig):
+            raise InvalidInputError(
+                f"verification must be a VerificationConfig, got {type(verification).__name__}"
+            )
+        return verification
+    return VerificationConfig().use_key(public_key_path=as_path(public_key_path, "public_key_path"))
 
 
 def verify_model(

@@ -16,18 +16,22 @@ import numpy as np
 from kfp_mlsecops import constants as C
 from kfp_mlsecops._io import sha256_file, write_json_atomic
 from kfp_mlsecops.data.split_io import Split, load_split
-from kfp_mlsecops.errors import InvalidInputError, TrainingError
+from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, TrainingError
 from kfp_mlsecops.training._architecture import LOGITS_LAYER, architecture_for, build_model
 from kfp_mlsecops.training._export import export_savedmodel
 from kfp_mlsecops.training.adversarial import check_adversarial, fit_adversarial
 from kfp_mlsecops.training.model_io import load_model
 from kfp_mlsecops.training.provenance import build_provenance
+from kfp_mlsecops.training.reference_stats import compute_reference_stats, write_reference_stats
+from kfp_mlsecops.training.squeezing import MIN_CALIBRATION_SAMPLES, calibrate_squeezing
 
 __all__ = ["TrainResult", "check_losses", "train_model"]
 
 _PROBE_SAMPLES = 8
 _PREDICT_BATCH = 1024
 _MAX_RELOAD_DIFF = 1e-6
+#: Held-out instances the feature-squeezing threshold is calibrated on (bounds its cost).
+_MAX_CALIBRATION_SAMPLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,14 @@ def train_model(
     split's range, e.g. 0.2 for [0, 1]); the adversarial settings are recorded in the provenance
     under ``adversarial_training``, and ``train_loss`` is then the loss on attacked batches.
 
-    ``model_dir`` receives ``1/`` (TF SavedModel for KServe), ``model.keras`` and
-    ``provenance.json``; it is assembled in a temporary sibling folder and renamed into place, so a
-    failure leaves no partial model. Raises InvalidInputError for bad parameters and TrainingError
-    when the data do not fit together or training diverges.
+    ``model_dir`` receives ``1/`` (TF SavedModel for KServe), ``model.keras``,
+    ``provenance.json`` and ``reference_stats.json`` (per-feature statistics of the training
+    inputs, for the predictor's drift score, plus the feature-squeezing threshold calibrated on
+    the test split at a 5% false-positive rate; see :mod:`.reference_stats`), so signing the
+    directory covers all of them. It is assembled in a temporary sibling folder and renamed into
+    place, so a failure leaves no partial model. Raises InvalidInputError for bad parameters and
+    TrainingError when the data do not fit together (the test split needs at least 10
+    instances) or training diverges.
     """
     _check_parameters(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
     check_attack = functools.partial(
@@ -136,6 +144,7 @@ def train_model(
             f"evaluation on '{test_path}': non-finite loss or predictions; lower learning_rate"
         )
 
+    reference_stats = _reference_stats(model, train=train, test=test, test_path=test_path)
     provenance = build_provenance(
         data_digest=data_digest,
         parameters={
@@ -154,7 +163,13 @@ def train_model(
         split_sha256={"train": sha256_file(train_path), "test": sha256_file(test_path)},
         samples={"train": len(train.y), "test": len(test.y)},
     )
-    _write_model_dir(model, Path(model_dir), provenance=provenance, probe=test.x[:_PROBE_SAMPLES])
+    _write_model_dir(
+        model,
+        Path(model_dir),
+        provenance=provenance,
+        reference_stats=reference_stats,
+        probe=test.x[:_PROBE_SAMPLES],
+    )
     return TrainResult(
         accuracy=accuracy,
         loss=loss,
@@ -223,6 +238,11 @@ def _check_splits(
             )
         if not np.isfinite(split.x).all():
             raise TrainingError(f"split '{path}': x has non-finite values; run validate_data first")
+    if len(test.y) < MIN_CALIBRATION_SAMPLES:
+        raise TrainingError(
+            f"split '{test_path}': {len(test.y)} test instances; need at least "
+            f"{MIN_CALIBRATION_SAMPLES} to calibrate feature squeezing; use a larger test split"
+        )
     if train.x.shape[1:] != test.x.shape[1:]:
         raise TrainingError(
             f"splits '{train_path}' and '{test_path}': input shapes {train.x.shape[1:]} and "
@@ -233,6 +253,34 @@ def _check_splits(
             f"splits '{train_path}' and '{test_path}': n_classes or input range differ; "
             "use splits from one validate_data run"
         )
+
+
+def _reference_stats(
+    model: Any, *, train: Split, test: Split, test_path: str | os.PathLike[str]
+) -> dict[str, Any]:
+    """Return ``reference_stats.json``: training-input statistics + squeezing calibration.
+
+    The threshold is calibrated on the held-out test split (clean inputs the model never trained
+    on), as :func:`~kfp_mlsecops.training.squeezing.calibrate_squeezing` expects.
+    """
+    stats = compute_reference_stats(train.x)
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(batch, batch_size=_PREDICT_BATCH, verbose=0))
+
+    stride = -(-len(test.x) // _MAX_CALIBRATION_SAMPLES)  # spread over a (maybe sorted) split
+    try:
+        stats["squeezing"] = calibrate_squeezing(
+            predict, test.x[::stride], lower=train.lower, upper=train.upper
+        )
+    except MLSecOpsError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any framework failure means no servable model
+        detail = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        raise TrainingError(
+            f"feature-squeezing calibration on '{test_path}' failed ({detail}); check the split"
+        ) from e
+    return stats
 
 
 def _score(
@@ -248,7 +296,12 @@ def _score(
 
 
 def _write_model_dir(
-    model: Any, target: Path, *, provenance: dict[str, Any], probe: np.ndarray
+    model: Any,
+    target: Path,
+    *,
+    provenance: dict[str, Any],
+    reference_stats: dict[str, Any],
+    probe: np.ndarray,
 ) -> None:
     if target.exists() and not target.is_dir():
         raise InvalidInputError(
@@ -272,6 +325,7 @@ def _write_model_dir(
                 f"model '{keras_file}': reloaded model differs by {diff:.3g}; do not use it"
             )
         write_json_atomic(staging / C.PROVENANCE_FILE, provenance)
+        write_reference_stats(staging / C.REFERENCE_STATS_FILE, reference_stats)
         # mkdtemp/mkstemp create owner-only modes; the serving and signing steps may run as others.
         os.chmod(staging / C.PROVENANCE_FILE, 0o644)
         os.chmod(staging, 0o755)  # noqa: S103 - a model dir is world-readable, not writable

@@ -7,9 +7,12 @@ Contract (``reference_stats.json``, schema ``constants.REFERENCE_STATS_SCHEMA``)
      "feature_shape": [8, 8, 1],     # one instance's shape; features are flattened C-order
      "mean": [...], "std": [...],    # per feature, population std (ddof=0)
      "min": [...], "max": [...],
-     "squeezing": {...}}             # optional, from serving.calibrate_squeezing
+     "squeezing": {...}}             # optional, from calibrate_squeezing (.squeezing)
 
-Training writes it into the model directory before signing, so the signature covers it.
+:func:`~kfp_mlsecops.training.train_model` writes it into the model directory before the model
+is signed, so the signature covers it; the verified predictor (``kfp_mlsecops.serving``) loads
+it to score input drift and to configure feature squeezing. It lives in ``training`` (the
+producer of model directories) so that serving depends on training and never the reverse.
 """
 
 from __future__ import annotations

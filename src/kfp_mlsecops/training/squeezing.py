@@ -8,7 +8,9 @@ survive squeezing, so their predictions move; natural inputs mostly do not. **Th
 not a guarantee**: adaptive attacks that account for the squeezers evade it, and the threshold
 trades false alarms against misses. Calibrate it on clean held-out data with
 :func:`calibrate_squeezing` (threshold = the clean score quantile at the accepted false-positive
-rate) and store the result under ``squeezing`` in ``reference_stats.json``.
+rate) and store the result under ``squeezing`` in ``reference_stats.json``; ``train_model``
+does both on the held-out split. The verified predictor (``kfp_mlsecops.serving``) scores
+requests with the same :class:`FeatureSqueezer`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from kfp_mlsecops.errors import InvalidInputError
 __all__ = [
     "DEFAULT_BITS",
     "DEFAULT_THRESHOLD",
+    "MIN_CALIBRATION_SAMPLES",
     "FeatureSqueezer",
     "calibrate_squeezing",
 ]
@@ -36,6 +39,8 @@ DEFAULT_BITS = 3
 DEFAULT_THRESHOLD = 0.1
 #: Median window supported besides 0 (off).
 MEDIAN_WINDOW = 2
+#: Fewest clean instances :func:`calibrate_squeezing` accepts.
+MIN_CALIBRATION_SAMPLES = 10
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -168,9 +173,10 @@ def calibrate_squeezing(
             f"false_positive_rate={false_positive_rate!r}: must lie strictly between 0 and 1"
         )
     clean = np.asarray(x, dtype=np.float32)
-    if clean.ndim < 2 or len(clean) < 10:
+    if clean.ndim < 2 or len(clean) < MIN_CALIBRATION_SAMPLES:
         raise InvalidInputError(
-            f"calibration inputs shaped {clean.shape}: need at least 10 instances"
+            f"calibration inputs shaped {clean.shape}: need at least {MIN_CALIBRATION_SAMPLES} "
+            "instances"
         )
     probe = FeatureSqueezer(lower=lower, upper=upper, bits=bits, median_window=median_window)
     _, scores = probe.scores(predict, clean)
