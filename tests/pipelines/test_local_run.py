@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _leaks import assert_no_key_material
 from kfp import dsl, local
 from kfp.dsl import Artifact, Input, Model, Output
 
@@ -370,37 +371,18 @@ def test_deploy_rechecks_the_decision(approved_run, tmp_path, overrides, deploye
 # --- nothing secret leaks: logs, artifacts, compiled YAML -----------------------------------------
 
 
-def _pem_body(pem: str) -> str:
-    """The base64 body of a PEM file (no BEGIN/END lines), as one string."""
-    return "".join(line for line in pem.splitlines() if line and not line.startswith("-----"))
-
-
 def test_no_private_key_material_in_logs_artifacts_or_compiled_yaml(approved_run: LocalRun):
-    import base64
-
     from kfp_mlsecops.pipelines.compiling import PIPELINE_YAML
 
     assert approved_run.succeeded and approved_run.keys_generated
     pem = (approved_run.run_dir / "throwaway-keys" / C.SIGNING_KEY_FILE).read_text()
-    body = _pem_body(pem)
-    assert len(body) > 100
-    der = base64.b64decode(body)
-    needles = [
-        body.encode(),
-        *(line.encode() for line in pem.splitlines() if len(line) >= 40 and "-----" not in line),
-        der,
-        der.hex().encode(),
-    ]
     haystacks = [approved_run.log_path, PIPELINE_YAML]
     haystacks += sorted(
         p for p in (approved_run.run_dir / "pipeline-root").rglob("*") if p.is_file()
     )
     haystacks += sorted((PIPELINE_YAML.parents[1] / "components").glob("*/component.yaml"))
-    assert len(haystacks) > 20  # every task's outputs and executor files were looked at
-    for path in haystacks:
-        data = path.read_bytes()
-        for needle in needles:
-            assert needle not in data, f"private key material found in {path}"
+    # every task's outputs and executor files were looked at
+    assert assert_no_key_material(pem, haystacks) > 20
     # no PEM block of any kind in the log or the compiled YAML: only key paths are passed
     for path in [approved_run.log_path, PIPELINE_YAML]:
         text = path.read_text()

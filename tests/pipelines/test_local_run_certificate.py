@@ -9,6 +9,7 @@ parameters that point into the mounted Secret / ConfigMap on a cluster.
 import json
 
 import pytest
+from _leaks import assert_no_key_material
 
 from kfp_mlsecops import constants as C
 from kfp_mlsecops.cli.run_local import run_pipeline_locally
@@ -49,6 +50,10 @@ def test_certificate_pipeline_approves_the_expected_signer(pki, tmp_path):
     assert "x509CertificateChain" in json.dumps(bundle["verificationMaterial"])
     assert "dsseEnvelope" in bundle
     assert sorted(run.run_dir.glob("pipeline-root/*/deploy/manifest"))
+    # the leaf's private key is in no log and no artifact (only its path was passed)
+    outputs = [p for p in (run.run_dir / "pipeline-root").rglob("*") if p.is_file()]
+    key = pki.leaves["email"][0].read_text()
+    assert assert_no_key_material(key, [run.log_path, *outputs]) > 20
 
 
 def test_certificate_pipeline_blocks_another_identity(pki, tmp_path):
