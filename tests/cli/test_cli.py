@@ -61,7 +61,7 @@ def test_run_with_missing_key_file_is_one_clear_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == EXIT_ERROR
     assert err.count("\n") == 0
-    assert f"key file '{missing}': not found" in err
+    assert f"--private-key '{missing}': not found" in err
 
 
 def test_run_with_only_one_key_is_refused(tmp_path, capsys):
@@ -170,4 +170,75 @@ def test_run_refuses_unknown_tier_method_or_flag(args, tmp_path, capsys):
         main(["run", "--output-dir", str(tmp_path / "out"), *args])
     assert exit_info.value.code == EXIT_USAGE
     assert "invalid choice" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_maps_certificate_and_sigstore_options_to_pipeline_arguments(pki, tmp_path):
+    from kfp_mlsecops.cli.main import _signing_arguments, build_parser
+
+    key, leaf = pki.leaves["email"]
+    args = build_parser().parse_args(
+        [
+            "run",
+            "--signing-method",
+            "certificate",
+            "--private-key",
+            str(key),
+            "--certificate",
+            str(leaf),
+            "--chain",
+            str(pki.intermediate),
+            "--trust-chain",
+            str(pki.root),
+            "--identity",
+            pki.email_identity,
+        ]
+    )
+    assert _signing_arguments(args) == {
+        "private_key_path": str(key.resolve()),
+        "certificate_path": str(leaf.resolve()),
+        "chain_paths": [str(pki.intermediate.resolve())],
+        "verify_chain_paths": [str(pki.root.resolve())],
+        "signer_identity": pki.email_identity,
+    }
+    trust = tmp_path / "trust.json"
+    trust.write_text("{}")
+    args = build_parser().parse_args(
+        [
+            "run",
+            "--signing-method",
+            "sigstore",
+            "--identity",
+            "me@example.com",
+            "--issuer",
+            "https://issuer.example",
+            "--trust-config",
+            str(trust),
+        ]
+    )
+    mapped = _signing_arguments(args)
+    assert mapped["use_ambient_credentials"] is True and mapped["identity_token_path"] == ""
+    assert mapped["trust_config_path"] == mapped["signing_trust_config_path"] == str(trust)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--signing-method", "certificate"], "needs --private-key, --certificate, --trust-chain"),
+        (["--certificate", "leaf.pem"], "--signing-method key does not use --certificate"),
+        (
+            ["--signing-method", "sigstore", "--private-key", "k.pem", "--public-key", "p.pem"],
+            "does not use --private-key, --public-key",
+        ),
+        (
+            ["--signing-method", "certificate", "--private-key", "absent.pem"],
+            "--private-key 'absent.pem': not found",
+        ),
+    ],
+)
+def test_run_refuses_signing_options_that_do_not_fit_before_writing(args, needle, tmp_path, capsys):
+    code = main(["run", "--output-dir", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err.strip()
+    assert code == EXIT_ERROR and err.count("\n") == 0
+    assert needle in err
     assert not (tmp_path / "out").exists()

@@ -161,6 +161,77 @@ def _pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in _PIPELINE_ARGS if getattr(args, name) is not None}
 
 
+def _signing_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """Pipeline arguments for the certificate and sigstore methods (key: handled by run_local)."""
+    method = args.signing_method
+    key_only = {"--public-key": args.public_key}
+    cert_only = {
+        "--certificate": args.certificate,
+        "--chain": args.chain,
+        "--trust-chain": args.trust_chain,
+    }
+    sigstore_only = {
+        "--issuer": args.issuer,
+        "--identity-token-file": args.identity_token_file,
+        "--trust-config": args.trust_config,
+    }
+    misplaced = {
+        C.SIGNING_METHOD_KEY: {**cert_only, **sigstore_only, "--identity": args.identity},
+        C.SIGNING_METHOD_CERTIFICATE: {**key_only, **sigstore_only},
+        C.SIGNING_METHOD_SIGSTORE: {**key_only, **cert_only, "--private-key": args.private_key},
+    }[method]
+    given = sorted(flag for flag, value in misplaced.items() if value)
+    if given:
+        raise InvalidInputError(
+            f"--signing-method {method} does not use {', '.join(given)}; drop them"
+        )
+
+    files = {
+        "--private-key": [args.private_key],
+        "--certificate": [args.certificate],
+        "--chain": args.chain,
+        "--trust-chain": args.trust_chain,
+        "--identity-token-file": [args.identity_token_file],
+        "--trust-config": [args.trust_config],
+    }
+    for flag, values in files.items():
+        for value in values:
+            if value is not None and not value.is_file():
+                raise InvalidInputError(f"{flag} '{value}': not found; check the path")
+
+    def path(value: Path | None) -> str:
+        return str(value.resolve()) if value is not None else ""
+
+    if method == C.SIGNING_METHOD_CERTIFICATE:
+        if not (args.private_key and args.certificate and args.trust_chain and args.identity):
+            raise InvalidInputError(
+                "--signing-method certificate needs --private-key, --certificate, --trust-chain "
+                "and --identity (and --chain for intermediates)"
+            )
+        return {
+            "private_key_path": path(args.private_key),
+            "certificate_path": path(args.certificate),
+            "chain_paths": [path(p) for p in args.chain],
+            "verify_chain_paths": [path(p) for p in args.trust_chain],
+            "signer_identity": args.identity,
+        }
+    if method == C.SIGNING_METHOD_SIGSTORE:
+        if not (args.identity and args.issuer and args.trust_config):
+            raise InvalidInputError(
+                "--signing-method sigstore needs --identity, --issuer and --trust-config, and "
+                "--identity-token-file unless ambient credentials are available"
+            )
+        return {
+            "identity_token_path": path(args.identity_token_file),
+            "use_ambient_credentials": args.identity_token_file is None,
+            "signing_trust_config_path": path(args.trust_config),
+            "signer_identity": args.identity,
+            "oidc_issuer": args.issuer,
+            "trust_config_path": path(args.trust_config),
+        }
+    return {}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every ``mlsecops`` subcommand."""
     parser = argparse.ArgumentParser(
@@ -180,9 +251,46 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--output-dir", type=Path, default=Path("mlsecops-output"), help="where runs are written"
     )
-    run.add_argument("--private-key", type=Path, help="ECDSA P-256 private key PEM to sign with")
-    run.add_argument("--public-key", type=Path, help="matching public key PEM the gate verifies")
     run.add_argument("-v", "--verbose", action="store_true", help="stream every task's log")
+    signing = run.add_argument_group(
+        "signing (default: the key method with a throwaway key pair)",
+        "The pipeline is compiled for --signing-method; its options mirror 'mlsecops sign' and "
+        "'mlsecops verify'. Keyless Sigstore signing needs the network.",
+    )
+    signing.add_argument(
+        "--signing-method", choices=C.SIGNING_METHODS, default=C.SIGNING_METHOD_KEY
+    )
+    signing.add_argument(
+        "--private-key", type=Path, help="key: ECDSA private key PEM; certificate: the leaf's key"
+    )
+    signing.add_argument("--public-key", type=Path, help="key: public key PEM the gate verifies")
+    signing.add_argument("--certificate", type=Path, help="certificate: code-signing leaf PEM")
+    signing.add_argument(
+        "--chain",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="certificate: issuing CA certificate(s) bundled at signing (repeatable)",
+    )
+    signing.add_argument(
+        "--trust-chain",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="certificate: CA certificate(s) the gate trusts (repeatable)",
+    )
+    signing.add_argument(
+        "--identity", help="certificate: leaf subject DN or SAN; sigstore: certificate identity"
+    )
+    signing.add_argument("--issuer", help="sigstore: OIDC issuer URL")
+    signing.add_argument(
+        "--identity-token-file", type=Path, help="sigstore: OIDC identity token (audience sigstore)"
+    )
+    signing.add_argument(
+        "--trust-config", type=Path, help="sigstore: ClientTrustConfig JSON (sign and verify)"
+    )
     _add_pipeline_options(run)
 
     attack = sub.add_parser(
@@ -282,11 +390,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from kfp_mlsecops.cli.run_local import run_pipeline_locally
     from kfp_mlsecops.cli.summary import print_run_summary
 
+    key_method = args.signing_method == C.SIGNING_METHOD_KEY
     result = run_pipeline_locally(
         output_dir=args.output_dir,
-        arguments=_pipeline_arguments(args),
-        private_key=args.private_key,
-        public_key=args.public_key,
+        arguments={**_pipeline_arguments(args), **_signing_arguments(args)},
+        private_key=args.private_key if key_method else None,
+        public_key=args.public_key if key_method else None,
+        signing_method=args.signing_method,
         verbose=args.verbose,
     )
     print_run_summary(result, sys.stdout)
