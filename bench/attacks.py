@@ -6,9 +6,11 @@ stratified split, first 300 samples, one batch of 300):
 1. PGD-20 L-inf, eps 0.2: ``kfp_mlsecops.attacks.PGD`` vs ART ``ProjectedGradientDescent`` (same
    eps, step 2.5 * eps / 20, 20 iterations, one random init, batch 300), and vs the bare cost of
    20 forward+backward passes in a minimal compiled loop. Standard and PGD-trained CNN. Ours stops
-   attacking a sample once it is misclassified (``early_stop``, the default); the row without it
-   is shown too. Robust accuracy is the mean over several seeds (the random start moves it by
-   about a point on 300 samples), ART seeded through ``np.random``.
+   attacking a sample once it is misclassified (``early_stop``, the default) and, on CPUs with
+   native bfloat16 (``precision="auto"``), takes its gradients from a bfloat16 copy of the model
+   while every decision stays float32; rows without either are shown too. Robust accuracy is the
+   mean over several seeds (the random start moves it by about a point on 300 samples), ART
+   seeded through ``np.random``.
 2. Reliable tier (APGD-CE + APGD-T + Square, worst case) vs ART ``AutoAttack`` with its default
    ensemble, eps 0.2, on the PGD-trained CNN, both on the same subset (ART's Square alone runs
    5 restarts x 5000 eager queries, minutes whatever the subset; skipped with --quick).
@@ -176,8 +178,15 @@ def _bench_pgd(
     bare = _bare_gradient_passes(logits, steps=PGD_STEPS)
     xt, yt = tf.constant(x), tf.constant(y.astype(np.int64))
 
-    def ours(seed: int = SEED, early_stop: bool = True) -> Any:
-        return PGD(steps=PGD_STEPS, restarts=1, random_start=True, early_stop=early_stop, seed=seed)
+    def ours(seed: int = SEED, early_stop: bool = True, precision: str = "auto") -> Any:
+        return PGD(
+            steps=PGD_STEPS,
+            restarts=1,
+            random_start=True,
+            early_stop=early_stop,
+            precision=precision,
+            seed=seed,
+        )
 
     def run_ours(seed: int = SEED) -> float:
         _, _, fooled = ours(seed)(ours_model, x, y, epsilons=[EPS], lower=0.0, upper=1.0)
@@ -187,8 +196,12 @@ def _bench_pgd(
         ours().run(ours_model, x, y, epsilon=EPS)
         return float("nan")
 
+    def run_core_fp32() -> float:
+        ours(precision="float32").run(ours_model, x, y, epsilon=EPS)
+        return float("nan")
+
     def run_core_full() -> float:
-        ours(early_stop=False).run(ours_model, x, y, epsilon=EPS)
+        ours(early_stop=False, precision="float32").run(ours_model, x, y, epsilon=EPS)
         return float("nan")
 
     def run_art() -> float:
@@ -203,6 +216,7 @@ def _bench_pgd(
     runs = {
         "ours": run_ours,
         "core": run_core,
+        "core_fp32": run_core_fp32,
         "core_full": run_core_full,
         "art": run_art,
         "bare": run_bare,
@@ -215,6 +229,7 @@ def _bench_pgd(
         art_accs.append(run_art())
     rows["ours"]["acc"], rows["art"]["acc"] = np.mean(ours_accs), np.mean(art_accs)
     rows["seeds"] = {"ours": ours_accs, "art": art_accs}
+    rows["precision"] = ours().precision
     return rows
 
 
@@ -451,17 +466,19 @@ def _print_pgd(rows: list[tuple[str, dict[str, Any]]]) -> None:
     names = {
         "ours": "kfp_mlsecops PGD (call: + checks, scoring)",
         "core": "kfp_mlsecops PGD.run (attack only)",
-        "core_full": "kfp_mlsecops PGD.run, early_stop=False",
+        "core_fp32": "kfp_mlsecops PGD.run, precision=float32",
+        "core_full": "kfp_mlsecops PGD.run, float32, early_stop=False",
         "art": "ART ProjectedGradientDescent",
         "bare": f"bare: {PGD_STEPS} fwd+bwd passes",
     }
+    print(f"our default precision here: {rows[0][1]['precision']} (precision='auto')")
     table = []
     for label, r in rows:
         for name, what in names.items():
             acc = r[name]["acc"]
             shown = "-" if acc != acc else f"{acc:.3f}"
             table.append([label, what, f"{r[name]['min']:.3f} / {r[name]['median']:.3f}", shown])
-        ours, core, full, art, bare = (r[n]["min"] for n in names)
+        ours, core, fp32, full, art, bare = (r[n]["min"] for n in names)
         per_seed = " ".join(
             f"{a:.3f}/{b:.3f}" for a, b in zip(r["seeds"]["ours"], r["seeds"]["art"], strict=True)
         )
@@ -469,7 +486,7 @@ def _print_pgd(rows: list[tuple[str, dict[str, Any]]]) -> None:
             [
                 label,
                 "ratios (of min times)",
-                f"ART/ours {art / ours:.1f}x (goal >= 5)",
+                f"ART/ours {art / ours:.1f}x (goal >= 5; float32 {art / fp32:.1f}x)",
                 f"ours/bare {ours / bare:.2f}x, run/bare {core / bare:.2f}x, "
                 f"full run/bare {full / bare:.2f}x (goal <= 1.15); "
                 f"acc ours-ART {r['ours']['acc'] - r['art']['acc']:+.3f} (goal <= 0)",

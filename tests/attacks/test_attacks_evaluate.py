@@ -18,6 +18,7 @@ from kfp_mlsecops.attacks import (
     robustness_metrics,
     run_attack_test,
 )
+from kfp_mlsecops.attacks._low_precision import resolve_precision
 from kfp_mlsecops.data.split_io import Split, load_split, save_split
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.training import load_model
@@ -72,6 +73,7 @@ def test_results_follow_the_schema(
         "restarts": 1,
         "random_start": True,
         "early_stop": True,
+        "precision": resolve_precision("auto"),
         "seed": 0,
     }
     assert [w["epsilon"] for w in results[C.WORST_CASE]] == sorted(EPSILONS)

@@ -183,14 +183,21 @@ def test_attack_call_validates_inputs(linear: dict[str, Any]) -> None:
 
 
 def test_pgd_hyper_parameters_are_keyword_only_validated_and_shown() -> None:
-    assert repr(PGD(steps=10, seed=3)) == (
+    assert repr(PGD(steps=10, seed=3, precision="float32")) == (
         "PGD(norm='linf', steps=10, rel_stepsize=0.25, restarts=1, random_start=True, "
-        "early_stop=True, seed=3)"
+        "early_stop=True, precision='float32', seed=3)"
     )
     assert repr(FGSM()) == "FGSM()"
     with pytest.raises(TypeError):
         PGD(10)  # type: ignore[misc]
-    for bad in ({"steps": 0}, {"restarts": 0}, {"rel_stepsize": float("inf")}, {"seed": -1}):
+    bad_values = (
+        {"steps": 0},
+        {"restarts": 0},
+        {"rel_stepsize": float("inf")},
+        {"seed": -1},
+        {"precision": "float16"},
+    )
+    for bad in bad_values:
         with pytest.raises(InvalidInputError):
             PGD(**bad)  # type: ignore[arg-type]
 

@@ -122,17 +122,20 @@ def misclassified(logits: Any, y: Any) -> Any:
     return tf.argmax(logits, axis=-1, output_type=tf.int64) != y
 
 
-def loss_and_gradient(model: TFModel, x: Any, loss: Any) -> tuple[Any, Any, Any]:
+def loss_and_gradient(
+    model: TFModel, x: Any, loss: Any, *, logits_fn: Any = None
+) -> tuple[Any, Any, Any]:
     """Return ``(logits, per-sample loss, d sum(loss) / dx)``; ``loss(logits) -> (N,)``.
 
-    A model with no gradient path to its input (e.g. a rounding layer) gets zero gradients, never
-    ``None``: that is exactly what the gradient-masking diagnostics look for.
+    ``logits_fn`` replaces ``model.logits`` (e.g. PGD's bfloat16 copy). A model with no gradient
+    path to its input (e.g. a rounding layer) gets zero gradients, never ``None``: that is
+    exactly what the gradient-masking diagnostics look for.
     """
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
         tape.watch(x)
-        logits = model.logits(x)
+        logits = (logits_fn or model.logits)(x)
         values = loss(logits)
         total = tf.reduce_sum(values)
     grad = tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)

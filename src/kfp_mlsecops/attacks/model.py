@@ -83,6 +83,19 @@ class TFModel:
         """Return logits (or log-probabilities) for a batch tensor ``x``; works in tf.function."""
         return self._logits_fn(x)
 
+    def bf16_logits(self) -> Any | None:
+        """Return a checked bfloat16 copy of the logits model (for PGD's gradients), or None.
+
+        Built once; None when the model cannot be copied or the copy disagrees with float32
+        (see :mod:`kfp_mlsecops.attacks._low_precision`).
+        """
+        from kfp_mlsecops.attacks._low_precision import bf16_logits_model
+
+        return self.compiled(
+            ("bf16_logits",),
+            lambda: bf16_logits_model(self._model, self._output_kind, self._probe()),
+        )
+
     def input_spec(self) -> Any:
         """Return a ``tf.TensorSpec`` for a batch of inputs of any size."""
         import tensorflow as tf

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from kfp_mlsecops.attacks import _tf
+from kfp_mlsecops.attacks._low_precision import PRECISIONS, resolve_precision
 from kfp_mlsecops.attacks._params import check_choice, check_int
 from kfp_mlsecops.attacks.base import Attack
 from kfp_mlsecops.attacks.model import TFModel
@@ -29,6 +30,11 @@ class PGD(Attack):
     gradient passes on that sample, in this restart and the later ones (AutoAttack does the same
     across its attacks). It never raises robust accuracy, since the kept point is misclassified,
     and it drops the cost roughly by the fraction of samples already broken.
+
+    ``precision`` is ``float32``, ``bfloat16`` or ``auto`` (bfloat16 on a CPU-only host whose CPU
+    computes it natively, else float32; the resolved value is what ``params`` reports). With
+    bfloat16 only the gradient comes from a checked bfloat16 copy of the model: a sample counts
+    as broken, and the restart selection is made, on float32 logits (see ``_low_precision``).
     """
 
     def __init__(
@@ -40,9 +46,11 @@ class PGD(Attack):
         restarts: int = 1,
         random_start: bool = True,
         early_stop: bool = True,
+        precision: str = "auto",
         seed: int = 0,
     ) -> None:
         check_choice("PGD norm", norm, _tf.NORMS)
+        check_choice("PGD precision", precision, PRECISIONS)
         check_int("PGD steps", steps, 1)
         check_int("PGD restarts", restarts, 1)
         check_int("PGD seed", seed, 0, 2**31)
@@ -62,6 +70,7 @@ class PGD(Attack):
         self.restarts = restarts
         self.random_start = bool(random_start)
         self.early_stop = bool(early_stop)
+        self.precision = resolve_precision(precision)
         self.seed = seed
 
     def params(self) -> dict[str, Any]:
@@ -73,6 +82,7 @@ class PGD(Attack):
             "restarts": self.restarts,
             "random_start": self.random_start,
             "early_stop": self.early_stop,
+            "precision": self.precision,
             "seed": self.seed,
         }
 
@@ -96,6 +106,32 @@ class PGD(Attack):
         bounds, norm = model.bounds, self.norm
         steps, rel_stepsize, restarts = self.steps, self.rel_stepsize, self.restarts
         random_start, early_stop, seed = self.random_start, self.early_stop, self.seed
+        low = model.bf16_logits() if self.precision == "bfloat16" else None
+        n_classes = model.n_classes
+
+        def gradient_logits(z: Any) -> Any:
+            assert low is not None  # only passed when the copy exists
+            return tf.cast(low(z, training=False), tf.float32)
+
+        def judge(adv: Any, ya: Any, logits: Any) -> tuple[Any, Any]:
+            """Per active sample: misclassified, and its margin, both on float32 logits."""
+            if low is None:
+                return _tf.misclassified(logits, ya), _tf.margin(logits, ya)
+            # the bfloat16 logits only nominate candidates; float32 decides
+            cand = tf.where(_tf.misclassified(logits, ya))[:, 0]
+            exact = tf.cond(
+                tf.size(cand) > 0,
+                lambda: model.logits(tf.gather(adv, cand)),
+                lambda: tf.zeros([0, n_classes], tf.float32),
+            )
+            ycand, at = tf.gather(ya, cand), tf.expand_dims(cand, 1)
+            hit = tf.tensor_scatter_nd_update(
+                tf.zeros(tf.shape(ya), tf.bool), at, _tf.misclassified(exact, ycand)
+            )
+            margin = tf.tensor_scatter_nd_update(
+                tf.fill(tf.shape(ya), float("inf")), at, _tf.margin(exact, ycand)
+            )
+            return hit, margin
 
         @tf.function(
             input_signature=[
@@ -121,14 +157,17 @@ class PGD(Attack):
                     if tf.size(idx) == 0:  # all broken (an empty batch also upsets oneDNN)
                         break
                     logits, _, grad = _tf.loss_and_gradient(
-                        model, adv, lambda z, ya=ya: _tf.cross_entropy(z, ya)
+                        model,
+                        adv,
+                        lambda z, ya=ya: _tf.cross_entropy(z, ya),
+                        logits_fn=None if low is None else gradient_logits,
                     )
                     if early_stop:
-                        hit = _tf.misclassified(logits, ya)
+                        hit, margins = judge(adv, ya, logits)
                         at = tf.expand_dims(tf.boolean_mask(idx, hit), 1)
                         best = tf.tensor_scatter_nd_update(best, at, tf.boolean_mask(adv, hit))
                         best_margin = tf.tensor_scatter_nd_update(
-                            best_margin, at, tf.boolean_mask(_tf.margin(logits, ya), hit)
+                            best_margin, at, tf.boolean_mask(margins, hit)
                         )
                         done = tf.tensor_scatter_nd_update(done, at, tf.fill([tf.size(at)], True))
                         idx, adv, xa, ya, ea, grad = (
