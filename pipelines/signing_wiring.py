@@ -55,7 +55,7 @@ WIRINGS: dict[str, SigningWiring] = {
     C.SIGNING_METHOD_KEY: SigningWiring(
         method=C.SIGNING_METHOD_KEY,
         signing_secret="mlsecops-signing-key",  # noqa: S106 - a Secret name, not a secret
-        verify_configmap="mlsecops-verify-key",
+        verify_configmap=C.VERIFY_CONFIGMAPS[C.SIGNING_METHOD_KEY],
         private_key_path=_signing(C.SIGNING_KEY_FILE),
         public_key_path=_verify(C.VERIFY_KEY_FILE),
         description="ECDSA key pair",
@@ -63,7 +63,7 @@ WIRINGS: dict[str, SigningWiring] = {
     C.SIGNING_METHOD_CERTIFICATE: SigningWiring(
         method=C.SIGNING_METHOD_CERTIFICATE,
         signing_secret="mlsecops-signing-certificate",  # noqa: S106 - a Secret name
-        verify_configmap="mlsecops-verify-chain",
+        verify_configmap=C.VERIFY_CONFIGMAPS[C.SIGNING_METHOD_CERTIFICATE],
         private_key_path=_signing(C.SIGNING_KEY_FILE),
         certificate_path=_signing(C.SIGNING_CERTIFICATE_FILE),
         chain_paths=(_signing(C.SIGNING_CHAIN_FILE),),
@@ -73,7 +73,7 @@ WIRINGS: dict[str, SigningWiring] = {
     C.SIGNING_METHOD_SIGSTORE: SigningWiring(
         method=C.SIGNING_METHOD_SIGSTORE,
         signing_secret="mlsecops-sigstore-token",  # noqa: S106 - a Secret name
-        verify_configmap="mlsecops-sigstore-trust",
+        verify_configmap=C.VERIFY_CONFIGMAPS[C.SIGNING_METHOD_SIGSTORE],
         identity_token_path=_signing(C.SIGSTORE_TOKEN_FILE),
         trust_config_path=_verify(C.VERIFY_TRUST_CONFIG_FILE),
         description="Sigstore keyless, verified offline: identity, issuer, trust config",

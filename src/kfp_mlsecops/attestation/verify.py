@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops.attestation._json import canonical
-from kfp_mlsecops.attestation._key import KeyEnvelopeVerifier
 from kfp_mlsecops.attestation._methods import EnvelopeVerifier, verifier_for
 from kfp_mlsecops.attestation._statement import parse_statement
 from kfp_mlsecops.attestation.predicate import AttestationPredicate
 from kfp_mlsecops.errors import InvalidInputError, VerificationError
-from kfp_mlsecops.signing import VerificationConfig
+from kfp_mlsecops.signing import VerificationConfig, resolve_verification
 
 _DO_NOT_DEPLOY = "do not deploy"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -44,23 +43,7 @@ def verify_attestation(
     InvalidInputError when both or neither of the trust arguments are given.
     """
     path = _path(attestation_path, "attestation_path")
-    if (public_key_path is None) == (verification is None):
-        raise InvalidInputError(
-            "verify_attestation needs exactly one of public_key_path (key method) or "
-            f"verification (a VerificationConfig); got "
-            f"{'both' if verification is not None else 'neither'}"
-        )
-    if verification is None:
-        return _verify(
-            KeyEnvelopeVerifier(_path(public_key_path, "public_key_path")),
-            path,
-            expected_model_digest,
-        )
-    if not isinstance(verification, VerificationConfig):
-        raise InvalidInputError(
-            "verification must be a kfp_mlsecops.signing.VerificationConfig, got "
-            f"{type(verification).__name__}"
-        )
+    verification = resolve_verification(public_key_path=public_key_path, verification=verification)
     pinned = verification.expected_digest
     if pinned is not None and pinned != expected_model_digest:
         raise _failure(

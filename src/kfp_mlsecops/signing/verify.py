@@ -234,12 +234,14 @@ def resolve_verification(
     if (public_key_path is None) == (verification is None):
         raise InvalidInputError(
             "pass exactly one of public_key_path (key method) and verification "
-            "(a VerificationConfig for any method)"
+            "(a VerificationConfig for any method); got "
+            + ("both" if verification is not None else "neither")
         )
     if verification is not None:
         if not isinstance(verification, VerificationConfig):
             raise InvalidInputError(
-                f"verification must be a VerificationConfig, got {type(verification).__name__}"
+                "verification must be a kfp_mlsecops.signing.VerificationConfig, got "
+                f"{type(verification).__name__}"
             )
         return verification
     return VerificationConfig().use_key(public_key_path=as_path(public_key_path, "public_key_path"))
