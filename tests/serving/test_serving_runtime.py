@@ -13,14 +13,13 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops.data.split_io import load_split
 from kfp_mlsecops.errors import VerificationError
 from kfp_mlsecops.serving import (
-    KeyVerifier,
     MonitorSettings,
     VerificationPolicy,
     VerifiedModelRuntime,
     calibrate_squeezing,
 )
 from kfp_mlsecops.serving import metric_names as n
-from kfp_mlsecops.signing import sign_model
+from kfp_mlsecops.signing import VerificationConfig, sign_model
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +28,9 @@ def _runtime(model_dir, signature, public_key, registry=None, **settings):
     return VerifiedModelRuntime(
         "digits",
         model_dir=model_dir,
-        policy=VerificationPolicy(signature, KeyVerifier(public_key)),
+        policy=VerificationPolicy(
+            signature, VerificationConfig().use_key(public_key_path=public_key)
+        ),
         settings=MonitorSettings(**settings),
         registry=registry or CollectorRegistry(),
     )

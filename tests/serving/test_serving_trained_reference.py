@@ -10,13 +10,13 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops.data.split_io import load_split
 from kfp_mlsecops.serving import (
     FeatureSqueezer,
-    KeyVerifier,
     MonitorSettings,
     VerificationPolicy,
     VerifiedModelRuntime,
     load_reference_stats,
 )
 from kfp_mlsecops.serving import metric_names as n
+from kfp_mlsecops.signing import VerificationConfig
 
 #: The session fixture trains the digits model once (several seconds).
 pytestmark = pytest.mark.slow
@@ -56,7 +56,9 @@ def test_predictor_drift_is_near_zero_on_training_data_and_high_on_shifted_data(
     runtime = VerifiedModelRuntime(
         "digits",
         model_dir=m.model_dir,
-        policy=VerificationPolicy(m.signature, KeyVerifier(m.public_key)),
+        policy=VerificationPolicy(
+            m.signature, VerificationConfig().use_key(public_key_path=m.public_key)
+        ),
         settings=MonitorSettings(drift_window=WINDOW),
         registry=registry,
     )

@@ -9,12 +9,11 @@ import pytest
 
 from kfp_mlsecops.errors import InvalidInputError, VerificationError
 from kfp_mlsecops.serving import (
-    KeyAttestationVerifier,
-    KeyVerifier,
+    ConfigAttestationVerifier,
     VerificationPolicy,
     stage_verified_model,
 )
-from kfp_mlsecops.signing import generate_key_pair, sign_model
+from kfp_mlsecops.signing import VerificationConfig, generate_key_pair, sign_model
 
 
 @pytest.fixture
@@ -46,7 +45,11 @@ def signed(tmp_path, key_pair):
 
 
 def policy(signature, public_key, **kwargs):
-    return VerificationPolicy(signature_path=signature, verifier=KeyVerifier(public_key), **kwargs)
+    return VerificationPolicy(
+        signature_path=signature,
+        verifier=VerificationConfig().use_key(public_key_path=public_key),
+        **kwargs,
+    )
 
 
 class DigestAttestation:
@@ -177,9 +180,17 @@ def test_incomplete_policies_are_refused(tmp_path, key_pair):
     with pytest.raises(InvalidInputError):
         VerificationPolicy(tmp_path / "s", object())
     with pytest.raises(InvalidInputError, match="both"):
-        VerificationPolicy(tmp_path / "s", KeyVerifier(key_pair[1]), attestation_path=tmp_path)
+        VerificationPolicy(
+            tmp_path / "s",
+            VerificationConfig().use_key(public_key_path=key_pair[1]),
+            attestation_path=tmp_path,
+        )
     with pytest.raises(InvalidInputError, match="sha256"):
-        VerificationPolicy(tmp_path / "s", KeyVerifier(key_pair[1]), expected_digest="abc")
+        VerificationPolicy(
+            tmp_path / "s",
+            VerificationConfig().use_key(public_key_path=key_pair[1]),
+            expected_digest="abc",
+        )
 
 
 def test_key_attestation_verifier_checks_signature_and_subject(signed, key_pair, tmp_path, attest):
@@ -193,7 +204,9 @@ def test_key_attestation_verifier_checks_signature_and_subject(signed, key_pair,
                 signature,
                 key_pair[1],
                 attestation_path=attestation,
-                attestation_verifier=KeyAttestationVerifier(public_key),
+                attestation_verifier=ConfigAttestationVerifier(
+                    VerificationConfig().use_key(public_key_path=public_key)
+                ),
             ),
         )
 

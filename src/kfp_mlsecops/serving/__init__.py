@@ -19,8 +19,6 @@ from kfp_mlsecops.serving.runtime import MonitorSettings, VerifiedModelRuntime
 from kfp_mlsecops.serving.verification import (
     AttestationVerifier,
     ConfigAttestationVerifier,
-    KeyAttestationVerifier,
-    KeyVerifier,
     ModelVerifier,
     VerificationPolicy,
     stage_verified_model,
@@ -43,8 +41,6 @@ __all__ = [
     "ConfigAttestationVerifier",
     "DriftMonitor",
     "FeatureSqueezer",
-    "KeyAttestationVerifier",
-    "KeyVerifier",
     "ModelVerifier",
     "MonitorSettings",
     "ReferenceStats",

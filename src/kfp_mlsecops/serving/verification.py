@@ -3,10 +3,10 @@
 The model, signature and attestation are first copied into a private (0700) temporary folder and
 the *copy* is verified and then loaded, so bytes changed in storage after the check can never be
 the bytes served. Verifiers are objects with a ``verify`` method, so any trust policy plugs in:
-:class:`KeyVerifier` (ECDSA public key) here, or ``kfp_mlsecops.signing.VerificationConfig``
-(any method: key, certificate, Sigstore) with :class:`ConfigAttestationVerifier` for the
-attestation; :func:`~kfp_mlsecops.serving.policy.policy_for_method` builds either from the
-``mlsecops serve`` options. Everything fails closed: any exception is a VerificationError and the
+a ``kfp_mlsecops.signing.VerificationConfig`` (any method: key, certificate, Sigstore) for the
+model and :class:`ConfigAttestationVerifier` with the same config for the attestation;
+:func:`~kfp_mlsecops.serving.policy.policy_for_method` builds both from the ``mlsecops serve``
+options. Everything fails closed: any exception is a VerificationError and the
 model is not served.
 """
 
@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, VerificationError
-from kfp_mlsecops.signing import VerificationConfig, verify_model
+from kfp_mlsecops.signing import VerificationConfig
 
 __all__ = [
     "AttestationVerifier",
     "ConfigAttestationVerifier",
-    "KeyAttestationVerifier",
-    "KeyVerifier",
     "ModelVerifier",
     "StagedModel",
     "VerificationPolicy",
@@ -55,49 +53,6 @@ class AttestationVerifier(Protocol):
     def verify(self, attestation_path: Path, model_digest: str) -> None:
         """Raise VerificationError unless the attestation is valid for ``model_digest``."""
         ...
-
-
-@dataclass(frozen=True)
-class KeyVerifier:
-    """Signature check with an ECDSA public key (model-signing ``key`` method)."""
-
-    public_key_path: Path
-    ignore_paths: tuple[str, ...] = ()
-
-    def verify(self, model_dir: Path, signature_path: Path) -> str:
-        """Verify with :func:`kfp_mlsecops.signing.verify_model`; return the digest."""
-        return verify_model(
-            model_dir,
-            signature_path,
-            public_key_path=self.public_key_path,
-            ignore_paths=self.ignore_paths,
-        )
-
-
-@dataclass(frozen=True)
-class KeyAttestationVerifier:
-    """DSSE robustness attestation check with the ECDSA public key that signed the model."""
-
-    public_key_path: Path
-
-    def verify(self, attestation_path: Path, model_digest: str) -> None:
-        """Verify with ``kfp_mlsecops.attestation.verify_attestation`` (imported lazily)."""
-        try:
-            from kfp_mlsecops.attestation import verify_attestation
-        except ImportError as e:
-            raise VerificationError(
-                f"attestation '{attestation_path}': cannot be verified, this installation has "
-                f"no kfp_mlsecops.attestation ({e}); upgrade kfp-mlsecops or drop --attestation"
-            ) from e
-        result = verify_attestation(
-            attestation_path=attestation_path,
-            public_key_path=self.public_key_path,
-            expected_model_digest=model_digest,
-        )
-        if result is False:  # a verifier must raise; a bare False is still a failure
-            raise VerificationError(
-                f"attestation '{attestation_path}': did not verify for {model_digest}"
-            )
 
 
 @dataclass(frozen=True)
