@@ -78,7 +78,7 @@ def main() -> None:
         test = load_split(test_path)
         x, y = test.x[:N_SAMPLES], test.y[:N_SAMPLES]
 
-        rows_at, pgd_dir = _bench_training(
+        rows_at, pgd_path = _bench_training(
             work,
             train_path,
             test_path,
@@ -87,14 +87,14 @@ def main() -> None:
             round_epochs=2 if args.quick else 5,
         )
         _print_training(rows_at, epochs=at_epochs)
-        standard_dir = _train_standard(work, train_path, test_path)
+        standard_path = _train_standard(work, train_path)
         rows_pgd = [
-            (label, _bench_pgd(folder, x, y, repeats=repeats, seeds=seeds))
-            for label, folder in (("standard CNN", standard_dir), ("PGD-trained CNN", pgd_dir))
+            (label, _bench_pgd(path, x, y, repeats=repeats, seeds=seeds))
+            for label, path in (("standard CNN", standard_path), ("PGD-trained CNN", pgd_path))
         ]
         _print_pgd(rows_pgd)
         rows_reliable = _bench_reliable(
-            pgd_dir, x, y, n_aa=min(args.aa_samples, N_SAMPLES), run_art=not args.quick
+            pgd_path, x, y, n_aa=min(args.aa_samples, N_SAMPLES), run_art=not args.quick
         )
         _print_reliable(rows_reliable)
     mode = "quick" if args.quick else "full"
@@ -118,26 +118,32 @@ def _write_splits(folder: Path) -> tuple[Path, Path]:
     )
 
 
-def _train_standard(work: Path, train_path: Path, test_path: Path) -> Path:
-    from kfp_mlsecops.training import train_model
+def _train_standard(work: Path, train_path: Path) -> Path:
+    """The trainer's standard CNN (``train_model``'s Keras fit), kept as a ``.keras`` file.
 
-    folder = work / "standard"
-    train_model(
-        train_path=train_path,
-        test_path=test_path,
-        model_dir=folder,
-        epochs=STANDARD_EPOCHS,
-        seed=SEED,
-    )
-    return folder
+    A model folder holds only the served SavedModel; ART and PGD's bfloat16 copy need Keras.
+    """
+    import keras
+
+    from kfp_mlsecops.data.split_io import load_split
+    from kfp_mlsecops.training._architecture import build_model
+
+    train = load_split(train_path)
+    keras.utils.set_random_seed(SEED)
+    model = build_model(x_train=train.x, n_classes=10, lower=0.0, upper=1.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(train.x, train.y, epochs=STANDARD_EPOCHS, batch_size=64, shuffle=True, verbose=0)
+    path = work / "standard.keras"
+    model.save(path)
+    return path
 
 
-def _logits_model(folder: Path) -> Any:
+def _logits_model(path: Path) -> Any:
     import keras
 
     from kfp_mlsecops.training import load_model
 
-    model = load_model(folder)
+    model = load_model(path)
     return keras.Model(model.inputs, model.get_layer("logits").output)
 
 
@@ -145,7 +151,7 @@ def _logits_model(folder: Path) -> Any:
 
 
 def _bench_pgd(
-    folder: Path, x: np.ndarray, y: np.ndarray, *, repeats: int, seeds: int
+    path: Path, x: np.ndarray, y: np.ndarray, *, repeats: int, seeds: int
 ) -> dict[str, Any]:
     import keras
     import tensorflow as tf
@@ -155,8 +161,8 @@ def _bench_pgd(
     from kfp_mlsecops.attacks import PGD, TFModel
     from kfp_mlsecops.training import load_model
 
-    logits = _logits_model(folder)
-    ours_model = TFModel(load_model(folder), bounds=(0.0, 1.0))
+    logits = _logits_model(path)
+    ours_model = TFModel(load_model(path), bounds=(0.0, 1.0))
     classifier = TensorFlowV2Classifier(
         model=logits,
         nb_classes=10,
@@ -272,14 +278,14 @@ def _interleave(
 
 
 def _bench_reliable(
-    folder: Path, x: np.ndarray, y: np.ndarray, *, n_aa: int, run_art: bool
+    path: Path, x: np.ndarray, y: np.ndarray, *, n_aa: int, run_art: bool
 ) -> dict[str, Any]:
     import keras
 
     from kfp_mlsecops.attacks import evaluate_arrays
     from kfp_mlsecops.training import load_model
 
-    model = load_model(folder)
+    model = load_model(path)
     rows: dict[str, Any] = {"n_aa": n_aa}
 
     def reliable(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, dict[str, float]]:
@@ -311,7 +317,7 @@ def _bench_reliable(
         from art.estimators.classification import TensorFlowV2Classifier
 
         classifier = TensorFlowV2Classifier(
-            model=_logits_model(folder),
+            model=_logits_model(path),
             nb_classes=10,
             input_shape=x.shape[1:],
             loss_object=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -340,7 +346,8 @@ def _bench_training(
 ) -> tuple[dict[str, Any], Path]:
     """Time train_model and a bare loop for ``epochs``, then the two loops alone, interleaved.
 
-    The end-to-end run makes the PGD-trained model the other sections attack. The loop comparison
+    The PGD-trained model the other sections attack is the trainer's loop run again with the same
+    settings, kept as ``.keras`` (a model folder holds only the SavedModel). The loop comparison
     alternates ``fit_adversarial`` and the bare loop for ``rounds`` rounds of ``round_epochs``.
     """
     import keras
@@ -401,7 +408,23 @@ def _bench_training(
 
     rows["loops"] = _interleave({"ours": ours, "bare": bare}, repeats=rounds, warm_up=False)
     rows["round_epochs"] = round_epochs
-    return rows, folder
+    attacked = fresh_model()
+    fit_adversarial(
+        attacked,
+        train.x,
+        train.y,
+        settings=settings,
+        logits_layer=LOGITS_LAYER,
+        epochs=epochs,
+        batch_size=AT_BATCH,
+        learning_rate=AT_LR,
+        seed=SEED,
+        lower=0.0,
+        upper=1.0,
+    )
+    path = work / "pgd.keras"
+    attacked.save(path)
+    return rows, path
 
 
 def _bare_pgd_training(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int) -> None:

@@ -5,6 +5,7 @@ from typing import List
 
 from kfp import dsl
 
+from kfp_mlsecops import constants as C
 from kfp_mlsecops.components import (
     attack_test,
     attest_robustness,
@@ -18,18 +19,30 @@ from kfp_mlsecops.constants import SIGNING_METHOD_KEY, SIGNING_METHODS
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.pipelines.signing_wiring import (
     WIRINGS,
+    mount_approval_key,
+    mount_approval_verification,
+    mount_policy_floor,
     mount_signing_material,
     mount_verification_material,
 )
+from kfp_mlsecops.policy import POLICY_FILE, POLICY_MOUNT
 
 PIPELINE_NAME = "secure-training"
+#: Where the compiled pipeline reads the policy floor: the mounted ``mlsecops-policy`` ConfigMap.
+MOUNTED_POLICY = f"{POLICY_MOUNT}/{POLICY_FILE}"
 
 
-def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN201 - a KFP pipeline
+def make_secure_training(  # noqa: ANN201 - a KFP pipeline
+    signing_method: str = SIGNING_METHOD_KEY, *, policy_path: str = MOUNTED_POLICY
+):
     """Return the ``secure-training`` pipeline wired for ``signing_method`` (compile-time choice).
 
     ``key`` (the default and the committed YAML), ``certificate`` or ``sigstore``; see
     :mod:`kfp_mlsecops.pipelines.signing_wiring` for the Secret / ConfigMap each one mounts.
+    ``policy_path`` is where the gate and deploy read the policy floor; it is compiled in as a
+    constant, NOT a run parameter, so a run cannot pick a laxer floor. The default is the
+    mounted ``mlsecops-policy`` ConfigMap (mounted only then); local runs compile a file path, or
+    ``""`` for the built-in default floor.
     """
     if signing_method not in WIRINGS:
         raise InvalidInputError(
@@ -40,9 +53,9 @@ def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN
     @dsl.pipeline(
         name=PIPELINE_NAME,
         description=(
-            "Validate data, train a Keras model, attack-test it, sign it, gate it on signature and "
-            "robustness, and deploy it to KServe only when the gate blesses it. "
-            f"Signing method: {w.method} ({w.description})."
+            "Validate data, train a Keras model, attack-test it, attest and sign it, gate it "
+            "(re-derived evidence, policy floor, signed approval) and deploy it to KServe only "
+            f"with the gate's approval. Signing method: {w.method} ({w.description})."
         ),
     )
     def secure_training(
@@ -71,6 +84,8 @@ def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN
         use_ambient_credentials: bool = False,
         signing_trust_config_path: str = "",
         public_key_path: str = w.public_key_path,
+        approval_key_path: str = f"{C.APPROVAL_KEY_MOUNT}/{C.APPROVAL_KEY_FILE}",
+        approval_public_key_path: str = f"{C.APPROVAL_VERIFY_MOUNT}/{C.APPROVAL_VERIFY_FILE}",
         verify_chain_paths: List[str] = list(w.verify_chain_paths),  # noqa: B006 - as above
         signer_identity: str = "",
         oidc_issuer: str = "",
@@ -79,10 +94,10 @@ def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN
         namespace: str = "kubeflow-user-example-com",
         deploy_mode: str = "dry-run",
         service_account: str = "",
-        predictor: str = "kserve",
+        predictor: str = "verified",
         pushgateway_url: str = "",
     ):
-        """Run the secure training chain; the gate raises (and deploy never runs) unless blessed.
+        """Run the secure training chain; deploy runs only with the gate's signed approval.
 
         ``adversarial_training`` is ``none``, ``pgd`` (PGD-AT) or ``fgsm_rs`` (FGSM with random
         start), at the train component's default budget. ``attack_tier`` is ``fast`` (FGSM + PGD) or
@@ -102,10 +117,17 @@ def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN
         ``trust_config_path`` offline.
 
         ``robust_attack="worst_case"`` gates on the per-sample worst case over the tier's attacks.
+        The thresholds are the run's; the policy floor (ConfigMap ``mlsecops-policy``, mounted on
+        gate and deploy) may only tighten them. The gate re-derives the evidence and signs an
+        approval with its own key (Secret ``mlsecops-approval-key``, mounted on the gate only,
+        ``approval_key_path``); deploy verifies it with ``approval_public_key_path`` (ConfigMap
+        ``mlsecops-approval-verify``).
         ``service_account`` is the account the InferenceService runs as (storage credentials).
-        ``predictor`` is ``kserve`` (KServe's TensorFlow runtime) or ``verified`` (our predictor,
-        which verifies signature and attestation again before it serves; it reads the
-        verification ConfigMap ``verify_configmap`` from the serving namespace).
+        ``predictor`` is ``verified`` (default: our predictor verifies signature, attestation and
+        approval again before it serves; it reads ``verify_configmap``,
+        ``mlsecops-approval-verify`` and ``mlsecops-policy`` from the serving namespace) or
+        ``kserve`` (opt-out: KServe's TensorFlow runtime; nothing re-checks the bytes in storage
+        after deploy).
         ``pushgateway_url`` (optional) makes every step push ``mlsecops_*`` metrics, grouped by
         pipeline, run id and component; a failed push is logged and never changes a decision.
         """
@@ -186,6 +208,10 @@ def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN
             signature=signed.outputs["signature"],
             results=attacked.outputs["results"],
             attestation=attested.outputs["attestation"],
+            test_data=data.outputs["test_data"],
+            test_data_digest=data.outputs["test_data_digest"],
+            policy_path=policy_path,
+            approval_key_path=approval_key_path,
             min_clean_accuracy=min_clean_accuracy,
             min_robust_accuracy=min_robust_accuracy,
             robust_attack=robust_attack,
@@ -196,10 +222,11 @@ def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN
         )
         gated.set_display_name("gate")
         mount_verification_material(gated, configmap=verify_configmap)
+        mount_approval_key(gated)
 
         deployed = deploy(
             model=trained.outputs["model"],
-            decision=gated.outputs["decision"],
+            approval=gated.outputs["approval"],
             verified_digest=gated.outputs["model_digest"],
             signature=signed.outputs["signature"],
             attestation=attested.outputs["attestation"],
@@ -209,11 +236,17 @@ def make_secure_training(signing_method: str = SIGNING_METHOD_KEY):  # noqa: ANN
             service_account=service_account,
             predictor=predictor,
             verify_configmap=verify_configmap,
+            policy_path=policy_path,
+            approval_public_key_path=approval_public_key_path,
             **trust,
             **monitoring,
         )
         deployed.set_display_name("deploy")
         mount_verification_material(deployed, configmap=verify_configmap)
+        mount_approval_verification(deployed)
+        if policy_path == MOUNTED_POLICY:
+            for task in (gated, deployed):
+                mount_policy_floor(task)
 
         # A decision must never come from a cache: keys get rotated and revoked between runs.
         for task in (signed, attested, gated, deployed):

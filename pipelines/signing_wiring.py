@@ -1,4 +1,4 @@
-"""Where each signing method's material lives on a cluster, and which tasks mount it.
+"""Where each signing method's material, the approval key and the policy floor are mounted.
 
 The method is chosen when the pipeline is compiled (kfp-kubernetes mounts are static). For every
 method the signing material is ONE Secret mounted at ``SIGNING_KEY_MOUNT`` on the two signing
@@ -13,6 +13,10 @@ tasks (sign model, attest robustness) and the verification material ONE ConfigMa
 
 The Sigstore token Secret is mounted as optional, so ``use_ambient_credentials=True`` (with an
 empty ``identity_token_path``) works without it.
+
+Whatever the method, the gate's own approval key (Secret ``mlsecops-approval-key``) is mounted
+on the gate task only, its public key (ConfigMap ``mlsecops-approval-verify``) on deploy only,
+and the policy floor (ConfigMap ``mlsecops-policy``, not optional) on gate and deploy.
 """
 
 from __future__ import annotations
@@ -22,8 +26,17 @@ from dataclasses import dataclass, field
 from kfp import dsl, kubernetes
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops.policy import POLICY_CONFIGMAP, POLICY_MOUNT
 
-__all__ = ["WIRINGS", "SigningWiring", "mount_signing_material", "mount_verification_material"]
+__all__ = [
+    "WIRINGS",
+    "SigningWiring",
+    "mount_approval_key",
+    "mount_approval_verification",
+    "mount_policy_floor",
+    "mount_signing_material",
+    "mount_verification_material",
+]
 
 
 def _signing(name: str) -> str:
@@ -97,4 +110,25 @@ def mount_verification_material(task: dsl.PipelineTask, *, configmap: object) ->
         task,
         config_map_name=configmap,  # type: ignore[arg-type]
         mount_path=C.VERIFY_KEY_MOUNT,
+    )
+
+
+def mount_approval_key(task: dsl.PipelineTask) -> None:
+    """Mount the gate's approval key Secret (the gate task ONLY; never a signing task)."""
+    kubernetes.use_secret_as_volume(
+        task, secret_name=C.APPROVAL_SECRET, mount_path=C.APPROVAL_KEY_MOUNT, optional=False
+    )
+
+
+def mount_approval_verification(task: dsl.PipelineTask) -> None:
+    """Mount the ConfigMap with the gate's approval public key (deploy)."""
+    kubernetes.use_config_map_as_volume(
+        task, config_map_name=C.APPROVAL_VERIFY_CONFIGMAP, mount_path=C.APPROVAL_VERIFY_MOUNT
+    )
+
+
+def mount_policy_floor(task: dsl.PipelineTask) -> None:
+    """Mount the namespace's policy floor ConfigMap (gate and deploy); a missing one fails."""
+    kubernetes.use_config_map_as_volume(
+        task, config_map_name=POLICY_CONFIGMAP, mount_path=POLICY_MOUNT, optional=False
     )

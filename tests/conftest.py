@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # A real kube-apiserver (built from Go modules, see tests/infra/apiserver) as a session fixture.
 from _kube_apiserver import kube_apiserver  # noqa: E402,F401
 from _pki import Pki, build_pki  # noqa: E402
+from _release import Release, build_release  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +33,15 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 def other_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A second, unrelated PKI (the 'wrong certificate chain')."""
     return build_pki(tmp_path_factory.mktemp("other-pki"), "Other")
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
+    """A real, approved release chain on digits (see tests/_release.py); do not modify it."""
+    return build_release(tmp_path_factory.mktemp("release"))
+
+
+@pytest.fixture
+def fresh_release(release: Release, tmp_path: Path) -> Release:
+    """A private copy of the approved release chain, free to tamper with."""
+    return release.copy(tmp_path / "release")

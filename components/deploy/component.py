@@ -1,4 +1,4 @@
-"""KFP component: deploy the blessed model as a KServe InferenceService (or render a dry run)."""
+"""KFP component: deploy the approved model as a KServe InferenceService (or render a dry run)."""
 
 # No `from __future__ import annotations`: KFP reads the real annotation objects.
 from typing import List, NamedTuple
@@ -12,7 +12,7 @@ from kfp_mlsecops.components._image import IMAGE
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def deploy(
     model: Input[Model],
-    decision: Input[Artifact],
+    approval: Input[Artifact],
     signature: Input[Artifact],
     attestation: Input[Artifact],
     verified_digest: str,
@@ -20,6 +20,8 @@ def deploy(
     service_name: str,
     namespace: str,
     mode: str = "dry-run",
+    policy_path: str = "/etc/mlsecops/policy/policy.yaml",
+    approval_public_key_path: str = "/etc/mlsecops/approval-verify/public-key.pem",
     signing_method: str = "key",
     public_key_path: str = "",
     chain_paths: List[str] = [],  # noqa: B006 - KFP reads the default from here
@@ -27,25 +29,52 @@ def deploy(
     oidc_issuer: str = "",
     trust_config_path: str = "",
     service_account: str = "",
-    predictor: str = "kserve",
+    predictor: str = "verified",
     predictor_image: str = "",
     verify_configmap: str = "",
     pushgateway_url: str = "",
     run_id: str = "",
     pipeline_name: str = "secure-training",
 ) -> NamedTuple("DeployOutputs", [("status", str)]):
-    """Re-check the blessing and the model digest, then apply (``mode=apply``) or dry-run.
+    """Re-check the gate's signed approval and its evidence, then apply or dry-run.
 
-    Right before writing or applying, the model ``signature`` and the robustness ``attestation``
-    are verified again with the gate's trust options (``signing_method`` and its material, see the
-    gate; on a cluster a ConfigMap mounted on the gate and this task).
+    A signature alone never deploys. Right before writing or applying: the approval verifies
+    with the gate's public key for exactly the model's digest, its policy meets this
+    environment's floor, the signature and attestation are the files the gate approved and
+    verify again, and the approved policy holds on the attested numbers.
 
-    ``dry-run`` only writes the InferenceService manifest to ``manifest``. ``service_account``
-    (optional) is the account the predictor runs as, e.g. one carrying storage credentials.
-    ``predictor="verified"`` deploys our verified predictor (``predictor_image``, default the
-    project's predictor image) instead of KServe's TensorFlow runtime: it verifies signature and
-    attestation again at startup with the same trust, reading the material from the
-    ``verify_configmap`` ConfigMap (default: the method's) in the serving namespace.
+    Args:
+        model: The model folder (servable layout).
+        approval: The gate's signed approval.
+        signature: The model-signing bundle.
+        attestation: The signed robustness attestation.
+        verified_digest: The digest the gate approved (must equal the model's).
+        manifest: Output: the rendered documents (ConfigMap + InferenceService).
+        service_name: InferenceService name (DNS-1035 label).
+        namespace: Namespace to deploy to.
+        mode: ``dry-run`` (only write the manifest) or ``apply``.
+        policy_path: Policy floor YAML (``""``: the built-in floor); bind a constant.
+        approval_public_key_path: The gate's approval public key (a ConfigMap on this task).
+        signing_method: How the model is signed: ``key``, ``certificate`` or ``sigstore``.
+        public_key_path: key method: the model-signing public key.
+        chain_paths: certificate method: trusted CA certificates.
+        signer_identity: certificate/sigstore method: the signer's identity.
+        oidc_issuer: sigstore method: the OIDC issuer.
+        trust_config_path: sigstore method: ClientTrustConfig JSON (offline).
+        service_account: Account the predictor runs as (e.g. storage credentials).
+        predictor: ``verified`` (default: our predictor re-verifies signature, attestation
+            and approval before serving) or ``kserve`` (opt-out: KServe's TensorFlow runtime
+            serves whatever is in storage; nothing is re-checked after deploy).
+        predictor_image: The verified predictor image (default: the project's).
+        verify_configmap: ConfigMap with the model verification material in the serving
+            namespace (default: the method's).
+        pushgateway_url: Optional Prometheus Pushgateway for step metrics.
+        run_id: Pipeline run id (metrics grouping).
+        pipeline_name: Pipeline name (metrics grouping).
+
+    Returns:
+        status: ``dry-run``, ``created`` or ``patched``.
+
     """
     from collections import namedtuple
 
@@ -63,10 +92,12 @@ def deploy(
         result = run_deploy(
             model_dir=model.path,
             model_uri=model.uri,
-            decision_path=decision.path,
+            approval_path=approval.path,
             verified_digest=verified_digest,
             signature_path=signature.path,
             attestation_path=attestation.path,
+            floor_path=policy_path,
+            approval_public_key_path=approval_public_key_path,
             verification=VerificationConfig.from_method(
                 signing_method,
                 public_key_path=public_key_path,

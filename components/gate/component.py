@@ -1,10 +1,10 @@
-"""KFP component: the deployment gate. Verifies the signature, checks the policy, or raises."""
+"""KFP component: the deployment gate. Re-derives the evidence, signs an approval, or raises."""
 
 # No `from __future__ import annotations`: KFP reads the real annotation objects.
 from typing import List, NamedTuple
 
 from kfp import dsl
-from kfp.dsl import Artifact, Input, Markdown, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Model, Output
 
 from kfp_mlsecops.components._image import IMAGE
 
@@ -16,12 +16,17 @@ def gate(
     signature: Input[Artifact],
     results: Input[Artifact],
     attestation: Input[Artifact],
+    test_data: Input[Dataset],
+    test_data_digest: str,
     decision: Output[Artifact],
     report: Output[Markdown],
+    approval: Output[Artifact],
     min_clean_accuracy: float,
     min_robust_accuracy: float,
     robust_attack: str,
     robust_epsilon: float,
+    policy_path: str = "/etc/mlsecops/policy/policy.yaml",
+    approval_key_path: str = "/etc/mlsecops/approval/private-key.pem",
     signing_method: str = "key",
     public_key_path: str = "",
     chain_paths: List[str] = [],  # noqa: B006 - KFP reads the default from here
@@ -33,21 +38,52 @@ def gate(
     run_id: str = "",
     pipeline_name: str = "secure-training",
 ) -> NamedTuple("GateOutputs", [("model_digest", str)]):
-    """Bless the model or raise: any failed control, error or missing input blocks deployment.
+    """Approve the model with a signed statement, or raise: anything wrong blocks deployment.
 
-    The decision (JSON) and its Markdown table are written either way; the task fails when blocked,
-    so nothing downstream runs. Trust: ``signing_method`` ``key`` (``public_key_path``),
-    ``certificate`` (``chain_paths`` + ``signer_identity``) or ``sigstore`` (``signer_identity``,
-    ``oidc_issuer``, ``trust_config_path``; offline). ``attestation`` (from attest_robustness) must
-    verify with the same trust and attest exactly ``results``. A raised gradient-masking flag
-    blocks unless ``allow_masking_flags`` lists it (then it is reported, waived). Outputs the
-    verified digest.
+    Verifies the model signature and layout, scans the model, verifies the robustness
+    attestation, binds the evidence to the model and to validate_data's test split, applies the
+    policy floor, and re-derives the evidence itself: clean accuracy on the whole test split
+    and a re-attack of sampled robust claims (seed drawn now). Only when every control passed,
+    signs an approval with its own key and writes it to ``approval``; the decision (JSON) and
+    report are written either way, and the task fails when blocked.
+
+    Args:
+        model: The trained model folder (servable layout: SavedModel ``1/``).
+        signature: The model-signing bundle from sign_model.
+        results: The robustness results from attack_test (claims, re-derived here).
+        attestation: The signed robustness attestation from attest_robustness.
+        test_data: validate_data's test split (the gate re-evaluates on it).
+        test_data_digest: validate_data's digest of that split (binds it).
+        decision: Output: the decision JSON (every control, policy, floor, re-derivation).
+        report: Output: the decision as Markdown.
+        approval: Output: the signed approval (in-toto, DSSE), written only when approved.
+        min_clean_accuracy: Run threshold; the floor may raise it.
+        min_robust_accuracy: Run threshold; the floor may raise it.
+        robust_attack: Attack gated on (``worst_case`` or one the tier ran).
+        robust_epsilon: Epsilon gated on; the floor may raise it.
+        policy_path: Policy floor YAML (``""``: the built-in floor). Bind a constant, never a
+            run parameter: the shipped pipeline mounts the ``mlsecops-policy`` ConfigMap here.
+        approval_key_path: The gate's own ECDSA private key (Secret on this task only).
+        signing_method: How the model is signed: ``key``, ``certificate`` or ``sigstore``.
+        public_key_path: key method: the model-signing public key.
+        chain_paths: certificate method: trusted CA certificates.
+        signer_identity: certificate/sigstore method: the signer's identity.
+        oidc_issuer: sigstore method: the OIDC issuer.
+        trust_config_path: sigstore method: ClientTrustConfig JSON (offline).
+        allow_masking_flags: Masking flags to waive; the floor decides which may be.
+        pushgateway_url: Optional Prometheus Pushgateway for step metrics.
+        run_id: Pipeline run id (metrics grouping).
+        pipeline_name: Pipeline name (metrics grouping).
+
+    Returns:
+        model_digest: The approved model digest.
+
     """
     from collections import namedtuple
 
     from kfp_mlsecops.gate import Policy, run_gate
     from kfp_mlsecops.monitoring import record_step
-    from kfp_mlsecops.signing import VerificationConfig
+    from kfp_mlsecops.signing import SigningConfig, VerificationConfig
 
     with record_step(
         "gate",
@@ -56,16 +92,23 @@ def gate(
         pushgateway=pushgateway_url or None,
         artifacts={"gate_decision": decision.path},
     ):
-        policy = Policy(
-            min_clean_accuracy=min_clean_accuracy,
-            min_robust_accuracy=min_robust_accuracy,
-            robust_attack=robust_attack,
-            robust_epsilon=robust_epsilon,
-            allow_masking_flags=tuple(allow_masking_flags),
-        )
-        blessed = run_gate(
+        approved = run_gate(
             model_dir=model.path,
             signature_path=signature.path,
+            results_path=results.path,
+            attestation_path=attestation.path,
+            test_data_path=test_data.path,
+            test_data_digest=test_data_digest,
+            policy=Policy(
+                min_clean_accuracy=min_clean_accuracy,
+                min_robust_accuracy=min_robust_accuracy,
+                robust_attack=robust_attack,
+                robust_epsilon=robust_epsilon,
+                allow_masking_flags=tuple(allow_masking_flags),
+            ),
+            floor_path=policy_path,
+            approval_signing=SigningConfig().use_key(private_key_path=approval_key_path),
+            approval_path=approval.path,
             verification=VerificationConfig.from_method(
                 signing_method,
                 public_key_path=public_key_path,
@@ -74,11 +117,9 @@ def gate(
                 issuer=oidc_issuer,
                 trust_config_path=trust_config_path,
             ),
-            results_path=results.path,
-            attestation_path=attestation.path,
-            policy=policy,
             decision_json_path=decision.path,
             decision_md_path=report.path,
         )
-    decision.metadata["model_digest"] = blessed.model_digest
-    return namedtuple("GateOutputs", ["model_digest"])(blessed.model_digest)
+    approval.metadata["model_digest"] = approved.model_digest
+    decision.metadata["model_digest"] = approved.model_digest
+    return namedtuple("GateOutputs", ["model_digest"])(approved.model_digest)

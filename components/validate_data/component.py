@@ -28,10 +28,12 @@ def validate_data(
     pushgateway_url: str = "",
     run_id: str = "",
     pipeline_name: str = "secure-training",
-) -> NamedTuple("ValidateDataOutputs", [("data_digest", str)]):
+) -> NamedTuple("ValidateDataOutputs", [("data_digest", str), ("test_data_digest", str)]):
     """Validate ``dataset`` (NPZ/CSV artifact) or ``source`` ("digits" or a path) and split it.
 
     Fails with a one-line error when any error-severity check fails; no split is written then.
+    Outputs the dataset digest (train + test) and the test split's own digest, which the gate
+    uses to bind the split it re-evaluates on to this step's output.
     """
     from collections import namedtuple
 
@@ -63,4 +65,5 @@ def validate_data(
         )
     for artifact in (train_data, test_data, manifest):
         artifact.metadata["digest"] = outcome.data_digest
-    return namedtuple("ValidateDataOutputs", ["data_digest"])(outcome.data_digest)
+    outputs = namedtuple("ValidateDataOutputs", ["data_digest", "test_data_digest"])
+    return outputs(outcome.data_digest, outcome.test_digest)

@@ -15,6 +15,7 @@ KFP_VERSION="${KFP_VERSION:-2.14.3}"          # KFP backend release (standalone 
 KSERVE_VERSION="${KSERVE_VERSION:-v0.15.2}"   # KServe release (raw deployment mode)
 CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.16.2}"
 IMAGE="${IMAGE:-kfp-mlsecops:e2e}"
+PREDICTOR_IMAGE="ghcr.io/kfp-mlsecops/kfp-mlsecops-predictor:0.1.0"  # the deploy step's default
 NAMESPACE=kubeflow
 BIN="$REPO/.venv/bin"
 WORK="$(mktemp -d)"
@@ -58,13 +59,20 @@ kubectl patch configmap/inferenceservice-config -n kserve --type=merge \
 log "building the component image $IMAGE and loading it into kind"
 docker build -t "$IMAGE" "$REPO"
 kind load docker-image "$IMAGE" --name "$CLUSTER"
+# The verified predictor (the default predictor) runs this image, under the pipeline's default tag.
+docker build --target predictor -t "$PREDICTOR_IMAGE" "$REPO"
+kind load docker-image "$PREDICTOR_IMAGE" --name "$CLUSTER"
 
-log "creating a key pair, the signing Secret/ConfigMap, RBAC and MinIO read access"
-cp -r "$REPO/manifests/signing-keys" "$WORK/signing-keys"
-"$BIN/python" -c "import sys; from kfp_mlsecops.signing import generate_key_pair as g; g(sys.argv[1], sys.argv[2])" \
-  "$WORK/signing-keys/private-key.pem" "$WORK/signing-keys/public-key.pem"
-sed -i "s/^namespace: .*/namespace: $NAMESPACE/" "$WORK/signing-keys/kustomization.yaml"
-kubectl apply -k "$WORK/signing-keys"
+log "creating the signing and approval key pairs, the policy floor, RBAC and MinIO read access"
+for folder in signing-keys approval-keys; do
+  cp -r "$REPO/manifests/$folder" "$WORK/$folder"
+  "$BIN/python" -c "import sys; from kfp_mlsecops.signing import generate_key_pair as g; g(sys.argv[1], sys.argv[2])" \
+    "$WORK/$folder/private-key.pem" "$WORK/$folder/public-key.pem"
+  sed -i "s/^namespace: .*/namespace: $NAMESPACE/" "$WORK/$folder/kustomization.yaml"
+  kubectl apply -k "$WORK/$folder"
+done
+kubectl apply -n "$NAMESPACE" -k "$REPO/manifests/policy/dev"
+# (The predictor reads the verification key, the approval key and this floor in its namespace.)
 kubectl apply -k "$REPO/manifests/kind/rbac"
 kubectl apply -k "$REPO/manifests/kind/minio-s3"
 

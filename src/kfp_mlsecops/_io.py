@@ -1,9 +1,10 @@
-"""Small file helpers shared by the cores: atomic writes, hashing, Markdown tables."""
+"""Small helpers shared by the cores: atomic writes, hashing, Markdown tables, number checks."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -55,3 +56,8 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def is_number(value: object) -> bool:
+    """Return True for a finite int/float that is not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

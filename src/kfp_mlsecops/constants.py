@@ -35,7 +35,17 @@ SERVING_INPUT_NAME = "inputs"
 SERVING_OUTPUT_NAME = "probabilities"
 
 # --- robustness results -------------------------------------------------------------------------
-ROBUSTNESS_SCHEMA = "kfp-mlsecops/robustness/v1"
+#: v2 adds per-sample outcomes (``samples``), ``evaluation`` and ``test_data_digest``; the typed
+#: reader/writer is ``kfp_mlsecops.attacks.results``.
+ROBUSTNESS_SCHEMA = "kfp-mlsecops/robustness/v2"
+#: Digest (``data.manifest.split_digest``) of the test split the results were computed on.
+TEST_DATA_DIGEST = "test_data_digest"
+#: ``{"split_size", "max_samples", "seed"}``: which rows of the split were evaluated.
+EVALUATION = "evaluation"
+#: Per-sample outcomes: ``{"ids", "encoding", "clean", "survived": {attack: [bits per epsilon]}}``.
+SAMPLES = "samples"
+#: How ``samples`` stores a bool per sample: ``np.packbits(bits, bitorder="little")``, base64.
+SAMPLES_ENCODING = "packbits-le-base64"
 CLEAN_ACCURACY = "clean_accuracy"
 ROBUST_ACCURACY = "robust_accuracy"
 #: Pseudo-attack name for the per-sample worst case over every attack run (metric names, reports).
@@ -63,8 +73,8 @@ MASKING_FLAGS = (
     "degenerate_gradients",
 )
 
-# --- gate decision (the "blessing") -------------------------------------------------------------
-DECISION_SCHEMA = "kfp-mlsecops/gate-decision/v1"
+# --- gate decision (its signed form is the approval) ------------------------------------------
+DECISION_SCHEMA = "kfp-mlsecops/gate-decision/v2"
 DECISION = "decision"
 BLESSED = "blessed"
 DECISION_APPROVED = "approved"
@@ -84,6 +94,15 @@ VERIFY_KEY_MOUNT = "/etc/mlsecops/verify"
 VERIFY_KEY_FILE = "public-key.pem"
 VERIFY_CHAIN_FILE = "ca-chain.pem"
 VERIFY_TRUST_CONFIG_FILE = "trust_config.json"
+
+#: The gate's approval key (a Secret mounted on the gate task ONLY) and the ConfigMap with its
+#: public key (mounted on deploy, and in the serving namespace on the verified predictor).
+APPROVAL_KEY_MOUNT = "/etc/mlsecops/approval"
+APPROVAL_KEY_FILE = "private-key.pem"
+APPROVAL_SECRET = "mlsecops-approval-key"  # noqa: S105 - a Secret name, not a secret
+APPROVAL_VERIFY_MOUNT = "/etc/mlsecops/approval-verify"
+APPROVAL_VERIFY_FILE = "public-key.pem"
+APPROVAL_VERIFY_CONFIGMAP = "mlsecops-approval-verify"
 
 # --- component image ---------------------------------------------------------------------------
 #: The image every component runs in (built from the repo's Dockerfile). Override at compile time
@@ -112,7 +131,7 @@ PARAMS = "params"
 #: Extra gate decision keys.
 POLICY = "policy"
 MESSAGE = "message"
-#: Gate control ids, in evaluation order; a blessing must carry all of them, all passed.
+#: Gate control ids, in evaluation order; an approval must carry all of them, all passed.
 CONTROL_SIGNATURE = "signature"
 CONTROL_CLEAN_ACCURACY = "clean_accuracy"
 CONTROL_ROBUST_ACCURACY = "robust_accuracy"
@@ -121,15 +140,30 @@ CONTROL_EVIDENCE_BINDING = "evidence_binding"
 CONTROL_ROBUSTNESS_ATTESTATION = "robustness_attestation"
 #: The model files carry nothing that runs code when loaded (kfp_mlsecops.safety.scan_model).
 CONTROL_MODEL_SCAN = "model_scan"
+#: The model folder is exactly the servable layout (kfp_mlsecops.servable.check_layout).
+CONTROL_MODEL_LAYOUT = "model_layout"
+#: The test split is validate-data's (digest) and the one the results were computed on.
+CONTROL_EVIDENCE_DATA = "evidence.data"
+#: The policy floor loaded and the evaluation meets it (kfp_mlsecops.policy).
+CONTROL_POLICY_FLOOR = "policy_floor"
+#: The gate's own clean predictions match the claimed per-sample outcomes.
+CONTROL_EVIDENCE_CLEAN = "evidence.clean"
+#: Re-attacking sampled robust claims reproduces them (kfp_mlsecops.gate.rederive).
+CONTROL_EVIDENCE_ROBUST = "evidence.robust"
 #: Gradient-masking controls are ``masking.<flag id>``, one per MASKING_FLAGS entry.
 CONTROL_MASKING_PREFIX = "masking."
 REQUIRED_CONTROLS = (
+    CONTROL_MODEL_LAYOUT,
     CONTROL_SIGNATURE,
+    CONTROL_MODEL_SCAN,
+    CONTROL_ROBUSTNESS_ATTESTATION,
+    CONTROL_EVIDENCE_BINDING,
+    CONTROL_EVIDENCE_DATA,
+    CONTROL_POLICY_FLOOR,
+    CONTROL_EVIDENCE_CLEAN,
+    CONTROL_EVIDENCE_ROBUST,
     CONTROL_CLEAN_ACCURACY,
     CONTROL_ROBUST_ACCURACY,
-    CONTROL_EVIDENCE_BINDING,
-    CONTROL_ROBUSTNESS_ATTESTATION,
-    CONTROL_MODEL_SCAN,
     *(CONTROL_MASKING_PREFIX + flag for flag in MASKING_FLAGS),
 )
 #: Annotation on the InferenceService carrying the verified model digest.
@@ -165,12 +199,16 @@ REFERENCE_STATS_SCHEMA = "kfp-mlsecops/reference-stats/v1"
 SIGNATURE_MOUNT = "/etc/mlsecops/signature"
 SIGNATURE_FILE = "model.sig"
 ATTESTATION_FILE = "attestation.json"
+APPROVAL_FILE = "approval.json"
 #: The verified predictor image (``docker build --target predictor``); pin a digest when deploying.
 DEFAULT_PREDICTOR_IMAGE = "ghcr.io/kfp-mlsecops/kfp-mlsecops-predictor:0.1.0"
 
 # --- robustness attestation (kfp_mlsecops.attestation) -------------------------------------------
 #: predicateType of the signed in-toto Statement binding robustness evidence to a model digest.
 ATTESTATION_PREDICATE_TYPE = "https://kfp-mlsecops.dev/robustness/v1"
+#: predicateType of the gate's signed approval (kfp_mlsecops.gate.approval): the only thing that
+#: lets deploy and the verified predictor act on a model.
+APPROVAL_PREDICATE_TYPE = "https://kfp-mlsecops.dev/approval/v1"
 #: The in-toto Statement type and the DSSE payloadType of every attestation we write.
 IN_TOTO_STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"

@@ -45,7 +45,7 @@ class SigningError(MLSecOpsError):
 
 
 class VerificationError(MLSecOpsError):
-    """A signature, digest or blessing did not verify. Always means: do not trust the model."""
+    """A signature, digest or approval did not verify. Always means: do not trust the model."""
 
 
 class GateRejected(MLSecOpsError):

@@ -40,6 +40,25 @@ def trained_model(
     return model_dir
 
 
+@pytest.fixture(scope="session")
+def keras_cnn(digits_splits: tuple[Path, Path]) -> object:
+    """The training CNN (softmax after a ``logits`` layer) as a Keras model, 3 epochs on digits.
+
+    A model folder holds only the SavedModel; tests of Keras-only paths (softmax stripping,
+    bfloat16 copies, logits sub-models) use this one.
+    """
+    import keras
+
+    from kfp_mlsecops.training._architecture import build_model
+
+    x, y = _digits_arrays(digits_splits[0])
+    keras.utils.set_random_seed(0)
+    model = build_model(x_train=x, n_classes=10, lower=0.0, upper=1.0)
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=3, batch_size=64, verbose=0)
+    return model
+
+
 def _digits_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
     from kfp_mlsecops.data.split_io import load_split
 

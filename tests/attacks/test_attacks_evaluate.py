@@ -15,13 +15,14 @@ from kfp_mlsecops.attacks import (
     PGD,
     TFModel,
     evaluate_robustness,
+    load_attack_model,
     robustness_metrics,
     run_attack_test,
 )
-from kfp_mlsecops.attacks._low_precision import resolve_precision
+from kfp_mlsecops.attacks.results import RobustnessResults, evaluation_ids
+from kfp_mlsecops.data.manifest import split_digest
 from kfp_mlsecops.data.split_io import Split, load_split, save_split
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.training import load_model
 
 EPSILONS = [0.2, 0.05, 0.1]  # deliberately unsorted
 
@@ -60,7 +61,7 @@ def test_results_follow_the_schema(
     assert results["n_samples"] == len(load_split(digits_splits[1]).y)
     assert results["epsilons"] == sorted(EPSILONS)
     assert results["clean_accuracy"] >= 0.9
-    assert results["model_output"] == "softmax-stripped"
+    assert results["model_output"] == "log-probabilities"  # a model folder is its SavedModel
     assert [(r["attack"], r["epsilon"]) for r in results["attacks"]] == [
         (a, e) for a in ("fgsm", "pgd") for e in sorted(EPSILONS)
     ]
@@ -73,12 +74,22 @@ def test_results_follow_the_schema(
         "restarts": 1,
         "random_start": True,
         "early_stop": True,
-        "precision": resolve_precision("auto"),
+        "precision": "float32",  # a SavedModel has no bfloat16 copy: what actually ran
         "seed": 0,
     }
     assert [w["epsilon"] for w in results[C.WORST_CASE]] == sorted(EPSILONS)
     assert [i["name"] for i in results["invariants"]] == list(C.ROBUSTNESS_INVARIANTS)
     assert results["wall_time_s"] > 0
+    # v2: what the gate needs to re-derive the figures
+    split = load_split(digits_splits[1])
+    assert results[C.TEST_DATA_DIGEST] == split_digest(split)
+    assert results[C.MODEL_DIGEST].startswith("sha256:")
+    assert results[C.EVALUATION] == {"split_size": len(split.y), "max_samples": 0, "seed": 0}
+    typed = RobustnessResults.read(report["json"])
+    assert typed.to_dict() == results
+    assert typed.sample_ids.tolist() == list(range(len(split.y)))
+    assert typed.clean_bits().mean() == results["clean_accuracy"]
+    assert typed.worst_case_survived(0.2).mean() == results[C.WORST_CASE][-1][C.ROBUST_ACCURACY]
 
 
 def test_attacks_hurt_and_pgd_is_at_least_as_strong_as_fgsm(report: dict[str, Any]) -> None:
@@ -115,7 +126,7 @@ def test_direct_attack_respects_ball_range_and_eps_zero(
 ) -> None:
     test = load_split(digits_splits[1])
     x, y = test.x[:100], test.y[:100]
-    model = TFModel(load_model(trained_model), bounds=(0.0, 1.0))
+    model = TFModel(load_attack_model(trained_model), bounds=(0.0, 1.0))
     clean_wrong = model.predict_labels(x) != y
     for attack in (FGSM(), PGD(steps=10)):
         raw, clipped, success = attack(model, x, y, epsilons=[0.0, 0.1], lower=0.0, upper=1.0)
@@ -127,14 +138,12 @@ def test_direct_attack_respects_ball_range_and_eps_zero(
         assert success[1].sum() > clean_wrong.sum()
 
 
-def test_softmax_and_logits_cnn_agree(
-    trained_model: Path, digits_splits: tuple[Path, Path]
-) -> None:
+def test_softmax_and_logits_cnn_agree(keras_cnn: Any, digits_splits: tuple[Path, Path]) -> None:
     import keras
 
     test = load_split(digits_splits[1])
     x, y = test.x[:128], test.y[:128]
-    softmax_model = load_model(trained_model)
+    softmax_model = keras_cnn
     logits_model = keras.Model(softmax_model.inputs[0], softmax_model.get_layer("logits").output)
     successes = []
     for network in (softmax_model, logits_model):
@@ -150,7 +159,7 @@ def test_more_restarts_never_weaken_pgd(
 ) -> None:
     test = load_split(digits_splits[1])
     x, y = test.x[:128], test.y[:128]
-    model = TFModel(load_model(trained_model), bounds=(0.0, 1.0))
+    model = TFModel(load_attack_model(trained_model), bounds=(0.0, 1.0))
     _, _, one = PGD(steps=5)(model, x, y, epsilons=[0.05], lower=0.0, upper=1.0)
     _, _, three = PGD(steps=5, restarts=3)(model, x, y, epsilons=[0.05], lower=0.0, upper=1.0)
     assert np.all(three >= one)  # a sample fooled by restart 0 stays fooled
@@ -171,6 +180,9 @@ def test_subset_single_attack_and_determinism(
     }
     first, second = evaluate_robustness(**kwargs), evaluate_robustness(**kwargs)
     assert first["n_samples"] == 64
+    assert first[C.EVALUATION] == {"split_size": 360, "max_samples": 64, "seed": 3}
+    assert first[C.SAMPLES]["ids"] == evaluation_ids(360, 64, 3).tolist()
+    assert first[C.SAMPLES] == second[C.SAMPLES]
     assert [r["attack"] for r in first["attacks"]] == ["pgd"]
     assert first["attacks"] == second["attacks"] and first[C.WORST_CASE] == second[C.WORST_CASE]
     assert first[C.WORST_CASE][0][C.ROBUST_ACCURACY] == first["attacks"][0][C.ROBUST_ACCURACY]

@@ -19,8 +19,8 @@ from kfp_mlsecops.attacks.html_report import (
     render_html_report,
     run_attack_report,
 )
+from kfp_mlsecops.attacks.loading import load_attack_model
 from kfp_mlsecops.data.split_io import load_split
-from kfp_mlsecops.training import load_model
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FLAG_IDS = (
@@ -181,7 +181,13 @@ def test_compute_examples_returns_fooled_pairs_first(
 ) -> None:
     split = load_split(digits_splits[1])
     examples = compute_examples(
-        load_model(trained_model), split.x, split.y, lower=0.0, upper=1.0, epsilon=0.3, count=4
+        load_attack_model(trained_model),
+        split.x,
+        split.y,
+        lower=0.0,
+        upper=1.0,
+        epsilon=0.3,
+        count=4,
     )
     assert examples is not None
     assert examples.clean.shape == examples.adversarial.shape == (4, 8, 8, 1)

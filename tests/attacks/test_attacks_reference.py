@@ -124,7 +124,13 @@ class _OutOfBall(FGSM):
     name = "out-of-ball"
 
     def run(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilon: float
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilon: float,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         return inputs + 10.0 * epsilon + 5.0
 
@@ -133,7 +139,13 @@ class _NaNAttack(FGSM):
     name = "nan"
 
     def run(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilon: float
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilon: float,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         return np.full_like(inputs, np.nan)
 
@@ -142,7 +154,13 @@ class _WrongShape(FGSM):
     name = "wrong-shape"
 
     def run(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilon: float
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilon: float,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         return inputs[:-1]
 

@@ -19,7 +19,6 @@ from kfp_mlsecops.attacks import (
 )
 from kfp_mlsecops.data.split_io import load_split
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.training import load_model
 
 EPSILONS = [0.05, 0.1, 0.2]
 #: Reliable tier with small budgets, so the tests stay fast (the defaults are much larger).
@@ -60,7 +59,7 @@ def test_arrays(digits_splits: tuple[Path, Path]) -> tuple[np.ndarray, np.ndarra
 @pytest.fixture(scope="module")
 def standard(trained_model: Path, test_arrays: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
     x, y = test_arrays
-    model = TFModel(load_model(trained_model), bounds=(0.0, 1.0))
+    model = TFModel(load_attack_model(trained_model), bounds=(0.0, 1.0))
     calls: list[tuple[str, int, int]] = []
     fast = evaluate_arrays(
         model=model,
@@ -175,24 +174,29 @@ def test_invariants_hold_on_a_pgd_trained_model(
 
 
 @pytest.mark.slow
-def test_savedmodel_folder_and_keras_file_agree(
-    trained_model: Path, test_arrays: tuple[np.ndarray, np.ndarray]
+def test_savedmodel_export_and_keras_model_agree(
+    keras_cnn: Any, test_arrays: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
+    from kfp_mlsecops.training._export import export_savedmodel
+
     x, y = test_arrays[0][:64], test_arrays[1][:64]
+    export_savedmodel(keras_cnn, tmp_path / C.SAVEDMODEL_VERSION_DIR, probe=x[:8])
     results = {}
-    for source in (trained_model / C.SAVEDMODEL_VERSION_DIR, trained_model / C.KERAS_FILE):
-        model = load_attack_model(source)
-        results[source.name] = evaluate_arrays(
+    for name, model in (
+        ("saved", load_attack_model(tmp_path / C.SAVEDMODEL_VERSION_DIR)),
+        ("keras", keras_cnn),
+    ):
+        results[name] = evaluate_arrays(
             model=model, x=x, y=y, lower=0.0, upper=1.0, epsilons=[0.1], attacks=["pgd"]
         )
-    saved, keras_file = results[C.SAVEDMODEL_VERSION_DIR], results[C.KERAS_FILE]
+    saved, keras_model = results["saved"], results["keras"]
     assert saved["model_output"] == "log-probabilities"
-    assert keras_file["model_output"] == "softmax-stripped"
-    assert saved["clean_accuracy"] == keras_file["clean_accuracy"]
+    assert keras_model["model_output"] == "softmax-stripped"
+    assert saved["clean_accuracy"] == keras_model["clean_accuracy"]
     assert (
         abs(
             saved["worst_case"][0]["robust_accuracy"]
-            - keras_file["worst_case"][0]["robust_accuracy"]
+            - keras_model["worst_case"][0]["robust_accuracy"]
         )
         <= 1 / 64
     )
@@ -200,12 +204,12 @@ def test_savedmodel_folder_and_keras_file_agree(
 
 @pytest.mark.slow
 def test_logits_and_softmax_outputs_give_identical_reliable_results(
-    trained_model: Path, test_arrays: tuple[np.ndarray, np.ndarray]
+    keras_cnn: Any, test_arrays: tuple[np.ndarray, np.ndarray]
 ) -> None:
     import keras
 
     x, y = test_arrays[0][:64], test_arrays[1][:64]
-    softmax_model = load_model(trained_model)
+    softmax_model = keras_cnn
     logits_model = keras.Model(softmax_model.inputs[0], softmax_model.get_layer("logits").output)
     out = [
         evaluate_arrays(
@@ -228,7 +232,7 @@ def test_l2_evaluation_lists_the_l2_invariant_and_refuses_mixed_norms(
     trained_model: Path, test_arrays: tuple[np.ndarray, np.ndarray]
 ) -> None:
     x, y = test_arrays[0][:48], test_arrays[1][:48]
-    model = TFModel(load_model(trained_model), bounds=(0.0, 1.0))
+    model = TFModel(load_attack_model(trained_model), bounds=(0.0, 1.0))
     results = evaluate_arrays(
         model=model, x=x, y=y, lower=0.0, upper=1.0, epsilons=[0.5, 1.5], attacks=["pgd_l2"]
     )  # 1.5 > the range width: fine for an L2 radius in 64 dimensions
@@ -270,7 +274,7 @@ def test_bad_evaluation_arguments(
 def test_load_attack_model_refuses_unknown_and_unsafe_models(tmp_path: Path) -> None:
     import tensorflow as tf
 
-    with pytest.raises(InvalidInputError, match="neither model.keras nor saved_model.pb"):
+    with pytest.raises(InvalidInputError, match="nor saved_model.pb"):
         load_attack_model(tmp_path)
     weights = tmp_path / "model.h5"
     weights.write_bytes(b"\x89HDF")

@@ -120,8 +120,8 @@ def test_forged_subject_digest_signed_with_right_key(attested: Any) -> None:
     def swap(statement: dict[str, Any]) -> None:
         statement["subject"][0]["digest"]["sha256"] = "0" * 64
 
-    _forge(attested, swap)  # the results still name the real model: caught there
-    _expect_block(attested, "computed for model 'sha256:.*not for the subject sha256:0000")
+    _forge(attested, swap)  # the subject is checked before the predicate's own model digest
+    _expect_block(attested, "is about model sha256:0000.* not the signed model")
 
     def swap_both(statement: dict[str, Any]) -> None:
         statement["subject"][0]["digest"]["sha256"] = "0" * 64
@@ -146,7 +146,7 @@ def test_forged_subject_digest_signed_with_right_key(attested: Any) -> None:
         (lambda s: s.update(extra=1), "not a valid in-toto Statement"),
         (
             lambda s: s["predicate"]["results"].update(schema="x/v1"),
-            "are not kfp-mlsecops/robustness/v1",
+            f"are not {c.ROBUSTNESS_SCHEMA}",
         ),
         (
             lambda s: s["predicate"]["results"].update(model_digest="sha256:" + "1" * 64),

@@ -41,21 +41,26 @@ def models(digits: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
     """The same trained weights as a softmax .keras, a logits .keras and a SavedModel folder."""
     import keras
 
-    from kfp_mlsecops.training import train_model
+    from kfp_mlsecops.data.split_io import load_split
+    from kfp_mlsecops.training._architecture import build_model
+    from kfp_mlsecops.training._export import export_savedmodel
 
     folder = tmp_path_factory.mktemp("cli-model")
-    model_dir = folder / "model"
-    train_model(
-        train_path=digits["train"], test_path=digits["test"], model_dir=model_dir, epochs=2, seed=0
-    )
-    softmax = keras.saving.load_model(model_dir / C.KERAS_FILE, compile=False)
+    train = load_split(digits["train"])
+    keras.utils.set_random_seed(0)
+    softmax = build_model(x_train=train.x, n_classes=10, lower=0.0, upper=1.0)
+    softmax.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    softmax.fit(train.x, train.y, epochs=2, batch_size=64, verbose=0)
     assert isinstance(softmax.layers[-1], keras.layers.Softmax)
+    softmax.save(folder / "softmax.keras")
     logits = keras.Model(softmax.inputs, softmax.layers[-1].input)  # same weights, no softmax
     logits.save(folder / "logits.keras")
+    export_savedmodel(softmax, folder / "model" / C.SAVEDMODEL_VERSION_DIR, probe=train.x[:8])
     return {
-        "softmax": model_dir / C.KERAS_FILE,
+        "softmax": folder / "softmax.keras",
         "logits": folder / "logits.keras",
-        "savedmodel": model_dir / C.SAVEDMODEL_VERSION_DIR,
+        "savedmodel": folder / "model" / C.SAVEDMODEL_VERSION_DIR,
+        "folder": folder / "model",
     }
 
 
@@ -245,3 +250,40 @@ def test_progress_bar_writes_few_lines_to_a_log() -> None:
     assert len(lines) == 5 and lines[-1].endswith("[####] 100/100")
     bar.close()
     assert len(stream.getvalue().splitlines()) == 5
+
+
+@pytest.mark.slow
+def test_step_mode_writes_the_components_results_for_attest_and_gate(
+    models, digits, tmp_path, capsys
+):
+    """With --results, ``mlsecops attack`` is the attack-test step: same core, same document."""
+    from kfp_mlsecops.attacks.results import RobustnessResults
+    from kfp_mlsecops.data.manifest import split_digest
+    from kfp_mlsecops.data.split_io import load_split
+    from kfp_mlsecops.signing import model_digest
+
+    results, report = tmp_path / "results.json", tmp_path / "report.md"
+    code = _attack(
+        models["folder"], digits["test"], tmp_path / "summary.json",
+        "--results", str(results), "--report", str(report), "--max-samples", "100",
+    )  # fmt: skip
+    assert code == EXIT_OK, capsys.readouterr().err
+    capsys.readouterr()
+    doc = RobustnessResults.read(results)
+    assert doc.model_digest == model_digest(models["folder"])  # a model folder: bound by digest
+    assert doc.test_data_digest == split_digest(load_split(digits["test"]))
+    assert doc.n_samples == 100 and report.read_text().startswith("# Adversarial robustness")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["results"] == json.loads(results.read_text())
+    # step mode needs a validate-data split (its range and class count travel with it)
+    assert (
+        _attack(
+            models["folder"],
+            digits["raw"],
+            tmp_path / "s.json",
+            "--results",
+            str(tmp_path / "r.json"),
+        )
+        == EXIT_ERROR
+    )
+    assert "validate-data split" in _error(capsys)

@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 import yaml
+from _deploy_helpers import deploy_kwargs
 
 from kfp_mlsecops import constants as c
 from kfp_mlsecops.deploy import (
-    PredictorTrust,
     apply_inference_service,
     render_inference_service,
     run_deploy,
@@ -83,16 +83,12 @@ def test_missing_namespace_is_a_clear_deployment_error(kube_apiserver):
         apply_inference_service(manifest, api_client=kube_apiserver.api_client())
 
 
-def _apply(server, blessed, tmp_path, name, **overrides):
+def _apply(server, release, tmp_path, name, **overrides):
     """run_deploy in apply mode against the test server (overrides replace any argument)."""
-    args = dict(
-        model_dir=blessed.model,
+    args = deploy_kwargs(
+        release,
+        tmp_path,
         model_uri="s3://models/digits",
-        decision_path=blessed.decision,
-        verified_digest=blessed.digest,
-        signature_path=blessed.signature,
-        attestation_path=blessed.attestation,
-        public_key_path=blessed.public_key,
         name=name,
         namespace=server.namespace,
         mode=c.DEPLOY_MODE_APPLY,
@@ -100,6 +96,8 @@ def _apply(server, blessed, tmp_path, name, **overrides):
         kube_api_client=server.api_client(),
     )
     args.update(overrides)
+    if args.get("predictor") == "kserve" and "predictor_trust" not in overrides:
+        args["predictor_trust"] = None
     return run_deploy(**args)
 
 
@@ -111,14 +109,15 @@ def _absent(server, name) -> None:
     assert info.value.status == 404
 
 
-def test_run_deploy_apply_mode_end_to_end(kube_apiserver, blessed, tmp_path):
+def test_run_deploy_apply_mode_end_to_end(kube_apiserver, fresh_release, tmp_path):
     name = _name("e2e")
     result = _apply(
         kube_apiserver,
-        blessed,
+        fresh_release,
         tmp_path,
         name,
         model_uri="minio://mlpipeline/v2/artifacts/run/train/model",
+        predictor="kserve",
     )
     assert result.status == "created"
     stored = _get(kube_apiserver, name)
@@ -129,63 +128,74 @@ def test_run_deploy_apply_mode_end_to_end(kube_apiserver, blessed, tmp_path):
 
 
 def test_run_deploy_apply_with_kubeconfig_from_the_environment(
-    kube_apiserver, blessed, tmp_path, monkeypatch
+    kube_apiserver, fresh_release, tmp_path, monkeypatch
 ):
     """No client passed: the real config loading (kubeconfig via $KUBECONFIG) is used."""
     monkeypatch.setenv("KUBECONFIG", str(kube_apiserver.kubeconfig_path))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     name = _name("kcfg")
-    result = _apply(kube_apiserver, blessed, tmp_path, name, kube_api_client=None)
+    result = _apply(
+        kube_apiserver, fresh_release, tmp_path, name, kube_api_client=None, predictor="kserve"
+    )
     assert result.status == "created"
     assert _get(kube_apiserver, name)["metadata"]["name"] == name
     assert os.environ["KUBECONFIG"] == str(kube_apiserver.kubeconfig_path)
 
 
 def test_verified_predictor_applies_its_signature_configmap_then_the_service(
-    kube_apiserver, blessed, tmp_path
+    kube_apiserver, fresh_release, tmp_path
 ):
     from kubernetes import client
 
     name = _name("verified")
-    trust = PredictorTrust.from_method(c.SIGNING_METHOD_KEY)
-    first = _apply(
-        kube_apiserver, blessed, tmp_path, name, predictor="verified", predictor_trust=trust
-    )
+    first = _apply(kube_apiserver, fresh_release, tmp_path, name)
     assert first.status == "created"
     core = client.CoreV1Api(kube_apiserver.api_client())
     stored = core.read_namespaced_config_map(f"{name}-signature", kube_apiserver.namespace)
-    assert stored.data[c.SIGNATURE_FILE] == blessed.signature.read_text()
-    assert stored.data[c.ATTESTATION_FILE] == blessed.attestation.read_text()
+    assert stored.data[c.SIGNATURE_FILE] == fresh_release.signature.read_text()
+    assert stored.data[c.ATTESTATION_FILE] == fresh_release.attestation.read_text()
+    assert stored.data[c.APPROVAL_FILE] == fresh_release.approval.read_text()
     predictor = _get(kube_apiserver, name)["spec"]["predictor"]
     (container,) = predictor["containers"]
     assert container["name"] == "kserve-container"
-    assert container["args"][container["args"].index("--expected-digest") + 1] == blessed.digest
+    assert (
+        container["args"][container["args"].index("--expected-digest") + 1] == fresh_release.digest
+    )
     volumes = {v["name"]: v for v in predictor["volumes"]}
     assert any(v.get("configMap", {}).get("name") == f"{name}-signature" for v in volumes.values())
     # the manifest file holds both documents, the ConfigMap first
     kinds = [d["kind"] for d in yaml.safe_load_all((tmp_path / "isvc.yaml").read_text())]
     assert kinds == ["ConfigMap", "InferenceService"]
-    again = _apply(
-        kube_apiserver, blessed, tmp_path, name, predictor="verified", predictor_trust=trust
-    )
+    again = _apply(kube_apiserver, fresh_release, tmp_path, name)
     assert again.status == "patched"
 
 
-def test_model_changed_after_the_gate_never_reaches_the_cluster(kube_apiserver, blessed, tmp_path):
-    (blessed.model / "1" / "saved_model.pb").write_bytes(b"swapped")
+def test_model_changed_after_the_gate_never_reaches_the_cluster(
+    kube_apiserver, fresh_release, tmp_path
+):
+    (fresh_release.model / "1" / "saved_model.pb").write_bytes(b"swapped")
     name = _name("tampered")
     with pytest.raises(VerificationError):
-        _apply(kube_apiserver, blessed, tmp_path, name)
+        _apply(kube_apiserver, fresh_release, tmp_path, name)
     _absent(kube_apiserver, name)
     assert not (tmp_path / "isvc.yaml").exists()
 
 
 def test_attestation_removed_after_the_gate_never_reaches_the_cluster(
-    kube_apiserver, blessed, tmp_path
+    kube_apiserver, fresh_release, tmp_path
 ):
-    blessed.attestation.unlink()
+    fresh_release.attestation.unlink()
     name = _name("unattested")
     with pytest.raises(VerificationError, match="attestation"):
-        _apply(kube_apiserver, blessed, tmp_path, name)
+        _apply(kube_apiserver, fresh_release, tmp_path, name)
+    _absent(kube_apiserver, name)
+    assert not (tmp_path / "isvc.yaml").exists()
+
+
+def test_unapproved_model_never_reaches_the_cluster(kube_apiserver, fresh_release, tmp_path):
+    fresh_release.approval.unlink()
+    name = _name("unapproved")
+    with pytest.raises(VerificationError, match="approval"):
+        _apply(kube_apiserver, fresh_release, tmp_path, name)
     _absent(kube_apiserver, name)
     assert not (tmp_path / "isvc.yaml").exists()

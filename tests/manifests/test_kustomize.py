@@ -57,11 +57,36 @@ def test_signing_folders_build_what_the_pipeline_mounts(
     mounted = {f"/etc/mlsecops/signing/{n}" for n in secret_files} | {
         f"/etc/mlsecops/verify/{n}" for n in configmap_files
     }
+    assert _mounted_path_defaults(inputs, "/etc/mlsecops/signing/", "/etc/mlsecops/verify/") == (
+        mounted
+    )
+
+
+def _mounted_path_defaults(inputs, *prefixes: str) -> set[str]:
     paths = set()
     for spec in inputs.values():
         values = spec.default if isinstance(spec.default, list) else [spec.default]
-        paths |= {v for v in values if isinstance(v, str) and v.startswith("/etc/mlsecops/")}
-    assert paths == mounted
+        paths |= {v for v in values if isinstance(v, str) and v.startswith(prefixes)}
+    return paths
+
+
+def test_approval_keys_folder_builds_what_the_gate_and_deploy_mount(tmp_path):
+    from kfp_mlsecops import constants as C
+    from kfp_mlsecops.pipelines import make_secure_training
+
+    folder = tmp_path / "approval-keys"
+    shutil.copytree(REPO / "manifests" / "approval-keys", folder)
+    generate_key_pair(folder / "private-key.pem", folder / "public-key.pem")
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in _build(folder)}
+    assert set(docs[("Secret", C.APPROVAL_SECRET)]["data"]) == {C.APPROVAL_KEY_FILE}
+    config_map = docs[("ConfigMap", C.APPROVAL_VERIFY_CONFIGMAP)]
+    assert set(config_map["data"]) == {C.APPROVAL_VERIFY_FILE}
+    assert "PRIVATE KEY" not in yaml.safe_dump(config_map)
+    inputs = make_secure_training("key").component_spec.inputs
+    assert _mounted_path_defaults(inputs, C.APPROVAL_KEY_MOUNT, C.APPROVAL_VERIFY_MOUNT) == {
+        f"{C.APPROVAL_KEY_MOUNT}/{C.APPROVAL_KEY_FILE}",
+        f"{C.APPROVAL_VERIFY_MOUNT}/{C.APPROVAL_VERIFY_FILE}",
+    }
 
 
 def test_the_key_folder_keeps_the_private_key_out_of_the_configmap(tmp_path):
@@ -78,6 +103,7 @@ def test_the_key_folder_keeps_the_private_key_out_of_the_configmap(tmp_path):
         ("signing-keys", {"*.pem"}),
         ("signing-certificate", {"*.pem"}),
         ("signing-sigstore", {"token", "*.json"}),
+        ("approval-keys", {"*.pem"}),
     ],
 )
 def test_signing_folders_never_hold_committed_material(folder_name, ignored):

@@ -26,14 +26,21 @@ KUBECTL = shutil.which("kubectl")
 
 
 @pytest.fixture
-def signature(tmp_path) -> Path:
+def evidence(tmp_path) -> dict[str, Path]:
+    """A real signature bundle, and stand-in attestation/approval files (only copied here)."""
     model = tmp_path / "model"
     model.mkdir()
-    (model / "model.keras").write_bytes(b"weights")
+    (model / "weights.bin").write_bytes(b"weights")
     generate_key_pair(tmp_path / "k.pem", tmp_path / "k.pub")
-    target = tmp_path / "model.sig"
-    sign_model(model, target, private_key_path=tmp_path / "k.pem")
-    return target
+    files = {
+        C.SIGNATURE_FILE: tmp_path / "model.sig",
+        C.ATTESTATION_FILE: tmp_path / "attestation.json",
+        C.APPROVAL_FILE: tmp_path / "approval.json",
+    }
+    sign_model(model, files[C.SIGNATURE_FILE], private_key_path=tmp_path / "k.pem")
+    files[C.ATTESTATION_FILE].write_text('{"payloadType": "attestation"}')
+    files[C.APPROVAL_FILE].write_text('{"payloadType": "approval"}')
+    return files
 
 
 def _build(folder: Path) -> dict[tuple[str, str], dict]:
@@ -46,10 +53,11 @@ def _build(folder: Path) -> dict[tuple[str, str], dict]:
     return {(d["kind"], d["metadata"]["name"]): d for d in docs}
 
 
-def test_predictor_folder_builds_and_equals_the_rendered_inference_service(tmp_path, signature):
+def test_predictor_folder_builds_and_equals_the_rendered_inference_service(tmp_path, evidence):
     folder = tmp_path / "predictor"
     shutil.copytree(FOLDER, folder)
-    shutil.copy(signature, folder / C.SIGNATURE_FILE)
+    for name, path in evidence.items():
+        shutil.copy(path, folder / name)
     docs = _build(folder)
     assert set(docs) == {
         ("InferenceService", "digits"),
@@ -57,7 +65,7 @@ def test_predictor_folder_builds_and_equals_the_rendered_inference_service(tmp_p
     }
     isvc = docs[("InferenceService", "digits")]
     config_map = docs[("ConfigMap", "mlsecops-model-signature")]
-    assert config_map["data"] == {C.SIGNATURE_FILE: signature.read_text()}
+    assert config_map["data"] == {name: path.read_text() for name, path in evidence.items()}
     namespace = isvc["metadata"]["namespace"]
     assert config_map["metadata"]["namespace"] == namespace
     container = isvc["spec"]["predictor"]["containers"][0]
@@ -88,12 +96,18 @@ def test_predictor_folder_builds_and_equals_the_rendered_inference_service(tmp_p
     assert volumes["model-signature"]["configMap"]["name"] == "mlsecops-model-signature"
     assert str(args.public_key.parent) == mounts["verify-key"]
     assert volumes["verify-key"]["configMap"]["name"] == "mlsecops-verify-key"
+    assert str(args.approval.parent) == mounts["model-signature"]
+    assert str(args.attestation.parent) == mounts["model-signature"]
+    assert str(args.approval_public_key.parent) == mounts["approval-verify"]
+    assert volumes["approval-verify"]["configMap"]["name"] == C.APPROVAL_VERIFY_CONFIGMAP
+    assert str(args.policy.parent) == mounts["policy"]
+    assert volumes["policy"]["configMap"]["name"] == "mlsecops-policy"
     security = container["securityContext"]
     assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"]
     assert security["capabilities"] == {"drop": ["ALL"]}
 
 
-def test_rendered_service_pins_the_digest_and_can_add_the_attestation(signature, tmp_path):
+def test_rendered_service_pins_the_digest_and_verifies_the_approval(evidence):
     digest = "sha256:" + "ab" * 32
     isvc = render_verified_predictor_isvc(
         name="fraud",
@@ -103,7 +117,6 @@ def test_rendered_service_pins_the_digest_and_can_add_the_attestation(signature,
         signature_configmap="fraud-evidence",
         trust=PredictorTrust(),
         image="registry.example/kfp-mlsecops-predictor@sha256:" + "cd" * 32,
-        attestation=True,
         service_account="fraud-reader",
     )
     assert isvc["metadata"]["annotations"][C.MODEL_DIGEST_ANNOTATION] == digest
@@ -111,16 +124,10 @@ def test_rendered_service_pins_the_digest_and_can_add_the_attestation(signature,
     args = predictor["containers"][0]["args"]
     assert args[args.index("--expected-digest") + 1] == digest
     assert args[args.index("--attestation") + 1] == f"{C.SIGNATURE_MOUNT}/{C.ATTESTATION_FILE}"
+    assert args[args.index("--approval") + 1] == f"{C.SIGNATURE_MOUNT}/{C.APPROVAL_FILE}"
     assert predictor["serviceAccountName"] == "fraud-reader"
-    attestation = tmp_path / "attestation.json"
-    attestation.write_text("{}")
-    cm = render_signature_configmap(
-        name="fraud-evidence",
-        namespace="models",
-        signature_path=signature,
-        attestation_path=attestation,
-    )
-    assert set(cm["data"]) == {C.SIGNATURE_FILE, C.ATTESTATION_FILE}
+    cm = render_signature_configmap(name="fraud-evidence", namespace="models", files=evidence)
+    assert set(cm["data"]) == {C.SIGNATURE_FILE, C.ATTESTATION_FILE, C.APPROVAL_FILE}
 
 
 @pytest.mark.parametrize(

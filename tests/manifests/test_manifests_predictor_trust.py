@@ -98,12 +98,14 @@ def _mounted(isvc: dict) -> dict[str, tuple[str, str]]:
 def test_each_method_mounts_its_configmap_and_passes_the_matching_serve_options(
     trust, configmap, expected
 ):
-    isvc = _render(trust, attestation=True)
+    isvc = _render(trust)
     (container,) = isvc["spec"]["predictor"]["containers"]
     mounts = _mounted(isvc)
     assert mounts == {
         C.SIGNATURE_MOUNT: ("model-signature", "digits-evidence"),
         C.VERIFY_KEY_MOUNT: (trust.volume_name, configmap),
+        C.APPROVAL_VERIFY_MOUNT: ("approval-verify", C.APPROVAL_VERIFY_CONFIGMAP),
+        "/etc/mlsecops/policy": ("policy", "mlsecops-policy"),
     }
     args = _serve_args(container)
     got = {
@@ -117,6 +119,9 @@ def test_each_method_mounts_its_configmap_and_passes_the_matching_serve_options(
     unused = {"public_key": None, "chain": [], "trust_config": None, "identity": None}
     assert got == {**unused, "issuer": None, **expected}
     assert str(args.attestation) == f"{C.SIGNATURE_MOUNT}/{C.ATTESTATION_FILE}"
+    assert str(args.approval) == f"{C.SIGNATURE_MOUNT}/{C.APPROVAL_FILE}"
+    # the approval is always verified with the gate's key, whatever the model-signing method
+    assert str(args.approval_public_key) == f"{C.APPROVAL_VERIFY_MOUNT}/{C.APPROVAL_VERIFY_FILE}"
     assert args.expected_digest == DIGEST
     # every verification file the args name lies in the mounted ConfigMap
     named = [p for p in (args.public_key, args.trust_config, *args.chain) if p is not None]

@@ -1,15 +1,12 @@
 """Fixtures for the monitoring tests: real artifacts from the cores, the rules, a real stack.
 
 Artifacts come from the real cores: the digits validation report from `run_validate_data`, a
-failed report from a dataset with out-of-range values, and approved/blocked gate decisions from
-`run_gate` on a tiny signed model (real signatures). Only the robustness results document is a
-fixture (training and attacking a model costs tens of seconds); it is checked by the gate's strict
-reader in every test that uses it.
+failed report from a dataset with out-of-range values, and the robustness results and
+approved/blocked gate decisions of the session's real release chain (tests/_release.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,19 +16,20 @@ import numpy as np
 import pytest
 import yaml
 from _prom_stack import PromStack, start_prom_stack
+from _release import Release
 
 from kfp_mlsecops import constants as c
-from kfp_mlsecops.attestation import create_attestation
 from kfp_mlsecops.data import run_validate_data
 from kfp_mlsecops.errors import DataValidationError, GateRejected
 from kfp_mlsecops.gate import Policy, run_gate
-from kfp_mlsecops.signing import generate_key_pair, sign_model
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "manifests" / "monitoring"
 RULE_MANIFEST = MONITORING / "prometheusrule.yaml"
 DASHBOARD = MONITORING / "mlsecops-dashboard.json"
 RULES_TEST = Path(__file__).resolve().parent / "rules_test.yaml"
+#: A floor that lets runs waive masking flags (the tests waive one).
+DEV_FLOOR = REPO / "manifests" / "policy" / "dev" / "policy.yaml"
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,7 @@ class Artifacts:
     results: Path
     decision_approved: Path
     decision_blocked: Path
+    chain: Release
 
 
 def _validate(source: str, out: Path) -> Path:
@@ -58,44 +57,8 @@ def _validate(source: str, out: Path) -> Path:
     return report
 
 
-def results_document(digest: str) -> dict[str, Any]:
-    """A complete robustness results document for the model with ``digest``."""
-    attacks = [
-        ("fgsm", 0.05, 0.8),
-        ("fgsm", 0.1, 0.6),
-        ("pgd", 0.05, 0.7),
-        ("pgd", 0.1, 0.55),
-    ]
-    return {
-        c.SCHEMA: c.ROBUSTNESS_SCHEMA,
-        c.CLEAN_ACCURACY: 0.95,
-        c.N_SAMPLES: 200,
-        c.EPSILONS: [0.05, 0.1],
-        c.ATTACKS: [
-            {"attack": a, "norm": "linf", "epsilon": e, "robust_accuracy": r, "params": {}}
-            for a, e, r in attacks
-        ],
-        c.WORST_CASE: [
-            {"epsilon": 0.05, "robust_accuracy": 0.65},
-            {"epsilon": 0.1, "robust_accuracy": 0.5},
-        ],
-        "invariants": [{"name": name, "description": name} for name in c.ROBUSTNESS_INVARIANTS],
-        "masking": [
-            {
-                "id": flag,
-                "flagged": flag == c.MASKING_FLAGS[0],
-                "measured": 0.0,
-                "threshold": 0.05,
-                "detail": "fixture",
-            }
-            for flag in c.MASKING_FLAGS
-        ],
-        c.MODEL_DIGEST: digest,
-    }
-
-
 @pytest.fixture(scope="session")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
+def artifacts(tmp_path_factory: pytest.TempPathFactory, release: Release) -> Artifacts:
     """Validation reports (passed, failed), robustness results and gate decisions on disk."""
     root = tmp_path_factory.mktemp("monitoring-artifacts")
     (root / "ok").mkdir()
@@ -110,52 +73,39 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Artifacts:
         _validate(str(bad / "data.npz"), bad)
     report_failed = bad / "report.json"
 
-    model = root / "model"
-    (model / "1" / "variables").mkdir(parents=True)
-    (model / "1" / "variables" / "variables.data-00000-of-00001").write_bytes(b"weights" * 8)
-    generate_key_pair(root / "private.pem", root / "public.pem")
-    digest = sign_model(model, root / "model.sig", private_key_path=root / "private.pem")
-    results = root / "robustness.json"
-    results.write_text(json.dumps(results_document(digest)))
-    create_attestation(
-        model_dir=model,
-        results_path=results,
-        policy={"min_robust_accuracy": 0.5},
-        data_digest="sha256:" + "ab" * 32,
-        attack_config={"attacks": ["pgd"]},
-        private_key_path=root / "private.pem",
-        out_path=root / "robustness.intoto.json",
-    )
+    chain = release.copy(root / "release")
 
     def gate(name: str, min_robust: float) -> Path:
         decision = root / f"decision-{name}.json"
         run_gate(
-            model_dir=model,
-            signature_path=root / "model.sig",
-            public_key_path=root / "public.pem",
-            results_path=results,
-            attestation_path=root / "robustness.intoto.json",
-            policy=Policy(
-                min_clean_accuracy=0.9,
-                min_robust_accuracy=min_robust,
-                robust_attack="pgd",
-                robust_epsilon=0.1,
-                allow_masking_flags=(c.MASKING_FLAGS[0],),
-            ),
-            decision_json_path=decision,
-            decision_md_path=root / f"decision-{name}.md",
+            **chain.gate_kwargs(
+                policy=Policy(
+                    min_clean_accuracy=0.9,
+                    min_robust_accuracy=min_robust,
+                    robust_attack="pgd",
+                    robust_epsilon=0.1,
+                    allow_masking_flags=(c.MASKING_FLAGS[0],),
+                ),
+                floor_path=DEV_FLOOR,
+                decision_json_path=decision,
+                decision_md_path=root / f"decision-{name}.md",
+                approval_path=root / f"approval-{name}.json",
+                gate_seed=0,
+            )
         )
         return decision
 
     approved = gate("approved", 0.5)
     with pytest.raises(GateRejected):
         gate("blocked", 0.9)
+    results = chain.results
     return Artifacts(
         report_passed=report_passed,
         report_failed=report_failed,
         results=results,
         decision_approved=approved,
         decision_blocked=root / "decision-blocked.json",
+        chain=chain,
     )
 
 

@@ -46,22 +46,22 @@ def test_failed_validation_report_marks_the_failed_check(artifacts):
 
 
 def test_robustness_results_give_clean_robust_worst_case_and_masking(artifacts):
+    from kfp_mlsecops.attacks.results import RobustnessResults
+
+    results = RobustnessResults.read(artifacts.results)
     samples = robustness_samples(artifacts.results)
-    assert _values(samples, n.CLEAN_ACCURACY) == {(): 0.95}
+    assert _values(samples, n.CLEAN_ACCURACY) == {(): results.clean_accuracy}
     robust = {
         (dict(k)["attack"], dict(k)["epsilon"]): v
         for k, v in _values(samples, n.ROBUST_ACCURACY).items()
     }
-    assert robust == {
-        ("fgsm", "0.05"): 0.8,
-        ("fgsm", "0.1"): 0.6,
-        ("pgd", "0.05"): 0.7,
-        ("pgd", "0.1"): 0.55,
-        ("worst_case", "0.05"): 0.65,
-        ("worst_case", "0.1"): 0.5,
+    expected = {
+        (row.attack, f"{row.epsilon:g}"): row.robust_accuracy
+        for row in (*results.attacks, *results.worst_case)
     }
+    assert robust == expected and len(robust) == 9  # fgsm, pgd, worst case x 3 epsilons
     flags = {dict(k)["flag"]: v for k, v in _values(samples, n.GRADIENT_MASKING_FLAGGED).items()}
-    assert flags == {flag: float(flag == c.MASKING_FLAGS[0]) for flag in c.MASKING_FLAGS}
+    assert flags == {f.id: float(f.flagged) for f in results.masking}
 
 
 def test_approved_decision_gives_blessed_one_and_every_control_passed(artifacts):
@@ -72,8 +72,9 @@ def test_approved_decision_gives_blessed_one_and_every_control_passed(artifacts)
     assert controls == {ctl["id"]: 1.0 for ctl in doc[c.CONTROLS]}
     assert set(c.REQUIRED_CONTROLS) <= set(controls)
     assert _values(samples, n.GATE_POLICY_MIN_CLEAN_ACCURACY) == {(): 0.9}
+    # the effective policy: the dev floor lets runs gate on the worst case only
     assert _values(samples, n.GATE_POLICY_MIN_ROBUST_ACCURACY) == {
-        (("attack", "pgd"), ("epsilon", "0.1")): 0.5
+        (("attack", "worst_case"), ("epsilon", "0.1")): 0.5
     }
 
 
@@ -84,7 +85,7 @@ def test_blocked_decision_gives_blessed_zero_and_names_the_failed_control(artifa
     assert controls[c.CONTROL_ROBUST_ACCURACY] == 0.0
     assert controls[c.CONTROL_SIGNATURE] == 1.0
     assert _values(samples, n.GATE_POLICY_MIN_ROBUST_ACCURACY) == {
-        (("attack", "pgd"), ("epsilon", "0.1")): 0.9
+        (("attack", "worst_case"), ("epsilon", "0.1")): 0.9
     }
 
 

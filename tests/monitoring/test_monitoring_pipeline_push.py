@@ -24,7 +24,7 @@ def test_local_pipeline_pushes_every_step_and_prometheus_scrapes_it(
         arguments={
             "epochs": 2,
             "epsilons": [0.05, 0.1],
-            "pgd_steps": 5,
+            "pgd_steps": 10,
             "min_clean_accuracy": 0.5,
             "min_robust_accuracy": 0.0,
             "pushgateway_url": prom_stack.pushgateway_url,

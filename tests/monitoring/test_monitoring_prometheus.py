@@ -28,6 +28,7 @@ PIPELINE = "secure-training"
 RUN = "e2e-run-1"
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "manifests" / "monitoring" / "mlsecops-dashboard.json"
+DEV_FLOOR = REPO / "manifests" / "policy" / "dev" / "policy.yaml"  # allows the waiver below
 
 
 def _by(result: list[dict[str, Any]], *labels: str) -> dict[tuple[str, ...], float]:
@@ -63,27 +64,27 @@ def pushed(prom_stack, artifacts, tmp_path_factory) -> dict[str, Any]:
     ) as records["attack_test"]:
         shutil.copyfile(artifacts.results, results)
 
-    model = artifacts.results.parent / "model"
     decision = out / "decision.json"
     with pytest.raises(GateRejected):
         with record_step("gate", **group, artifacts={n.GATE_DECISION_JSON: decision}) as records[
             "gate"
         ]:
             run_gate(
-                model_dir=model,
-                signature_path=artifacts.results.parent / "model.sig",
-                public_key_path=artifacts.results.parent / "public.pem",
-                results_path=results,
-                attestation_path=artifacts.results.parent / "robustness.intoto.json",
-                policy=Policy(
-                    min_clean_accuracy=0.9,
-                    min_robust_accuracy=0.9,
-                    robust_attack="pgd",
-                    robust_epsilon=0.1,
-                    allow_masking_flags=(c.MASKING_FLAGS[0],),
-                ),
-                decision_json_path=decision,
-                decision_md_path=out / "decision.md",
+                **artifacts.chain.gate_kwargs(
+                    results_path=results,
+                    policy=Policy(
+                        min_clean_accuracy=0.9,
+                        min_robust_accuracy=0.9,
+                        robust_attack="worst_case",
+                        robust_epsilon=0.1,
+                        allow_masking_flags=(c.MASKING_FLAGS[0],),
+                    ),
+                    floor_path=DEV_FLOOR,
+                    decision_json_path=decision,
+                    decision_md_path=out / "decision.md",
+                    approval_path=out / "approval.json",
+                    gate_seed=0,
+                )
             )
     for name, record in records.items():
         assert record.pushed and record.problems == [], name
@@ -142,8 +143,10 @@ def test_the_blocked_run_fires_the_gate_and_robustness_alerts(prom_stack, pushed
     assert gate["labels"]["run_id"] == RUN and gate["labels"]["pipeline"] == PIPELINE
     assert gate["state"] == "firing"
     robust = prom_stack.wait_for_alert("MLSecOpsRobustAccuracyBelowPolicy")
-    assert (robust["labels"]["attack"], robust["labels"]["epsilon"]) == ("pgd", "0.1")
-    assert float(robust["value"]) == pytest.approx(0.55)
+    assert (robust["labels"]["attack"], robust["labels"]["epsilon"]) == ("worst_case", "0.1")
+    results = json.loads(pushed["results"].read_text())
+    measured = next(w["robust_accuracy"] for w in results["worst_case"] if w["epsilon"] == 0.1)
+    assert float(robust["value"]) == pytest.approx(measured)
 
 
 def test_every_dashboard_query_runs_and_the_pipeline_panels_show_this_run(prom_stack, pushed):

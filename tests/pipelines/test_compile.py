@@ -12,6 +12,7 @@ from google.protobuf import json_format
 from kfp import components as kfp_components
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from kfp_mlsecops import constants as C
 from kfp_mlsecops.constants import SIGNING_KEY_MOUNT, VERIFY_KEY_MOUNT
 from kfp_mlsecops.pipelines.compiling import (
     COMPONENT_NAMES,
@@ -19,6 +20,7 @@ from kfp_mlsecops.pipelines.compiling import (
     compile_all,
     stale_files,
 )
+from kfp_mlsecops.policy import POLICY_CONFIGMAP, POLICY_FILE, POLICY_MOUNT
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +46,59 @@ def test_pipeline_yaml_parses_into_pipeline_and_platform_spec(documents):
     assert "kubernetes" in platform.platforms
 
 
-def test_only_the_signing_tasks_mount_the_signing_secret(documents):
+def _mounts(documents, kind: str) -> dict[str, dict[str, dict]]:
+    """executor -> mount path -> mount, for ``secretAsVolume`` or ``configMapAsVolume``."""
     executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    with_secret = {name for name, cfg in executors.items() if cfg.get("secretAsVolume")}
-    assert with_secret == {"exec-sign-model", "exec-attest-robustness"}
-    for name in with_secret:
-        (mount,) = executors[name]["secretAsVolume"]
-        assert mount["mountPath"] == SIGNING_KEY_MOUNT
+    return {
+        name: {m["mountPath"]: m for m in cfg.get(kind, [])}
+        for name, cfg in executors.items()
+        if cfg.get(kind)
+    }
+
+
+def test_only_the_signing_tasks_mount_the_signing_secret_and_only_the_gate_its_key(documents):
+    secrets = _mounts(documents, "secretAsVolume")
+    assert {n for n, m in secrets.items() if SIGNING_KEY_MOUNT in m} == {
+        "exec-sign-model",
+        "exec-attest-robustness",
+    }
+    for name in ("exec-sign-model", "exec-attest-robustness"):
+        (mount,) = secrets[name].values()
         assert mount["secretNameParameter"] == {"componentInputParameter": "signing_secret"}
         assert mount["optional"] is False
+    # the gate's approval key: the gate only, never a signing task, a constant name
+    assert {n for n, m in secrets.items() if C.APPROVAL_KEY_MOUNT in m} == {"exec-gate"}
+    (approval,) = secrets["exec-gate"].values()
+    assert approval["secretName"] == C.APPROVAL_SECRET and approval["optional"] is False
 
 
-def test_only_gate_and_deploy_mount_the_verify_key(documents):
-    executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    with_cm = {name for name, cfg in executors.items() if cfg.get("configMapAsVolume")}
-    assert with_cm == {"exec-gate", "exec-deploy"}
-    for name in with_cm:
-        (mount,) = executors[name]["configMapAsVolume"]
-        assert mount["mountPath"] == VERIFY_KEY_MOUNT
-        assert mount["configMapNameParameter"] == {"componentInputParameter": "verify_configmap"}
+def test_gate_and_deploy_mount_the_verify_key_the_floor_and_deploy_the_approval_key(documents):
+    maps = _mounts(documents, "configMapAsVolume")
+    assert set(maps) == {"exec-gate", "exec-deploy"}
+    for name in maps:
+        verify = maps[name][VERIFY_KEY_MOUNT]
+        assert verify["configMapNameParameter"] == {"componentInputParameter": "verify_configmap"}
+        floor = maps[name][POLICY_MOUNT]
+        assert floor["configMapName"] == POLICY_CONFIGMAP and floor["optional"] is False
+    assert set(maps["exec-gate"]) == {VERIFY_KEY_MOUNT, POLICY_MOUNT}
+    approval = maps["exec-deploy"][C.APPROVAL_VERIFY_MOUNT]
+    assert approval["configMapName"] == C.APPROVAL_VERIFY_CONFIGMAP
+
+
+def test_the_policy_floor_path_is_a_constant_not_a_run_parameter(documents):
+    """Finding 4: no run parameter can point the gate or deploy at a laxer floor."""
+    root = documents[0]["root"]["inputDefinitions"]["parameters"]
+    assert not any("policy" in name for name in root)
+    tasks = documents[0]["root"]["dag"]["tasks"]
+    for name in ("gate", "deploy"):
+        path = tasks[name]["inputs"]["parameters"]["policy_path"]
+        assert path == {"runtimeValue": {"constant": f"{POLICY_MOUNT}/{POLICY_FILE}"}}, name
+
+
+def test_the_verified_predictor_is_the_default(documents):
+    """Finding 5: the default predictor re-checks signature, attestation and approval."""
+    root = documents[0]["root"]["inputDefinitions"]["parameters"]
+    assert root["predictor"]["defaultValue"] == C.PREDICTOR_VERIFIED
 
 
 def test_decisions_are_never_served_from_cache(documents):
@@ -74,7 +110,9 @@ def test_decisions_are_never_served_from_cache(documents):
 def test_deploy_depends_on_the_gate_outputs(documents):
     deploy = documents[0]["root"]["dag"]["tasks"]["deploy"]
     inputs = deploy["inputs"]
-    assert inputs["artifacts"]["decision"]["taskOutputArtifact"]["producerTask"] == "gate"
+    approval = inputs["artifacts"]["approval"]["taskOutputArtifact"]
+    assert approval == {"outputArtifactKey": "approval", "producerTask": "gate"}
+    assert "decision" not in inputs["artifacts"]  # the unsigned decision is never trusted
     digest = inputs["parameters"]["verified_digest"]["taskOutputParameter"]
     assert digest == {"outputParameterKey": "model_digest", "producerTask": "gate"}
     assert inputs["artifacts"]["signature"]["taskOutputArtifact"]["producerTask"] == "sign-model"
@@ -91,8 +129,16 @@ def test_attestation_follows_attack_test_and_feeds_the_gate(documents):
         "outputParameterKey": "data_digest",
         "producerTask": "validate-data",
     }
-    gate_attestation = tasks["gate"]["inputs"]["artifacts"]["attestation"]["taskOutputArtifact"]
+    gate_inputs = tasks["gate"]["inputs"]
+    gate_attestation = gate_inputs["artifacts"]["attestation"]["taskOutputArtifact"]
     assert gate_attestation["producerTask"] == "attest-robustness"
+    # the gate re-derives on validate-data's split, bound by validate-data's digest
+    test_data = gate_inputs["artifacts"]["test_data"]["taskOutputArtifact"]
+    assert test_data == {"outputArtifactKey": "test_data", "producerTask": "validate-data"}
+    assert gate_inputs["parameters"]["test_data_digest"]["taskOutputParameter"] == {
+        "outputParameterKey": "test_data_digest",
+        "producerTask": "validate-data",
+    }
 
 
 def test_components_use_the_project_image_without_installing_kfp(documents):

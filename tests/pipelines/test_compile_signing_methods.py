@@ -86,10 +86,12 @@ def _executors(documents: list[dict]) -> dict[str, dict]:
 def test_the_signing_secret_is_mounted_on_the_signing_tasks_only(compiled):
     method, documents = compiled
     mounted = {
-        n: cfg["secretAsVolume"]
+        n: [m for m in cfg["secretAsVolume"] if m["mountPath"] != C.APPROVAL_KEY_MOUNT]
         for n, cfg in _executors(documents).items()
         if cfg.get("secretAsVolume")
     }
+    # the gate mounts only its own approval key (whatever the method), no signing material
+    assert mounted.pop("exec-gate") == []
     assert set(mounted) == {f"exec-{t}" for t in SIGNING_TASKS}
     for mounts in mounted.values():
         (mount,) = mounts
@@ -103,7 +105,9 @@ def test_the_verification_configmap_is_mounted_on_gate_and_deploy_only(compiled)
     _, documents = compiled
     executors = _executors(documents)
     mounted = {
-        n: cfg["configMapAsVolume"] for n, cfg in executors.items() if cfg.get("configMapAsVolume")
+        n: [m for m in cfg["configMapAsVolume"] if m["mountPath"] == C.VERIFY_KEY_MOUNT]
+        for n, cfg in executors.items()
+        if cfg.get("configMapAsVolume")
     }
     assert set(mounted) == {f"exec-{t}" for t in VERIFYING_TASKS}
     for mounts in mounted.values():

@@ -13,7 +13,7 @@ from kfp_mlsecops.data.split_io import Split, save_split
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real output of train_model (1 epoch on 8x8 digits): SavedModel, .keras, provenance."""
+    """The real output of train_model (1 epoch on 8x8 digits): SavedModel ``1/``, provenance."""
     from kfp_mlsecops.training import train_model
 
     folder = tmp_path_factory.mktemp("safety-train")
@@ -41,6 +41,19 @@ def savedmodels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "file_io": A.file_io_savedmodel(folder / "file_io"),
         "checkpoint_write": A.checkpoint_write_savedmodel(folder / "checkpoint_write"),
     }
+
+
+@pytest.fixture(scope="session")
+def clean_keras(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean native .keras archive (a small functional model) to plant edits in."""
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    hidden = keras.layers.Flatten()(inputs)
+    outputs = keras.layers.Dense(10, activation="softmax")(hidden)
+    path = tmp_path_factory.mktemp("clean-keras") / "clean.keras"
+    keras.Model(inputs, outputs).save(path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -16,48 +16,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from _release import Release
+from _served import SignedModel, signed_model_of
 
-from kfp_mlsecops import constants as C
-from kfp_mlsecops.data.split_io import Split, save_split
-from kfp_mlsecops.signing import generate_key_pair, sign_model
+from kfp_mlsecops.signing import generate_key_pair
 
 MODEL_NAME = "digits"
 #: Upper bound for a predictor process to verify, load TensorFlow and bind (2 busy cores).
 READY_DEADLINE_S = 120.0
 
 
-@dataclass(frozen=True)
-class SignedModel:
-    model_dir: Path
-    signature: Path
-    public_key: Path
-    private_key: Path
-    digest: str
-    test_split: Path
-    train_split: Path
-
-
 @pytest.fixture(scope="session")
-def signed_digits_model(tmp_path_factory: pytest.TempPathFactory) -> SignedModel:
-    """Train a small CNN on 8x8 digits with train_model (it writes reference stats), sign it."""
-    from kfp_mlsecops.training import train_model
-
-    root = tmp_path_factory.mktemp("served")
-    digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32).reshape(-1, 8, 8, 1)
-    y = digits.target.astype(np.int64)
-    order = np.random.default_rng(0).permutation(len(y))
-    cut = int(0.8 * len(y))
-    train = save_split(root / "train.npz", Split(x[order[:cut]], y[order[:cut]], 0.0, 1.0, 10))
-    test = save_split(root / "test.npz", Split(x[order[cut:]], y[order[cut:]], 0.0, 1.0, 10))
-    model_dir = root / "model"
-    train_model(train_path=train, test_path=test, model_dir=model_dir, epochs=3, seed=0)
-    private, public = root / "keys" / "private-key.pem", root / "keys" / "public-key.pem"
-    generate_key_pair(private, public)
-    signature = root / "evidence" / "model.sig"
-    digest = sign_model(model_dir, signature, private_key_path=private)
-    return SignedModel(model_dir, signature, public, private, digest, test, train)
+def signed_digits_model(release: Release) -> SignedModel:
+    """The session's real release chain on digits (tests/_release.py), as the predictor sees it."""
+    return signed_model_of(release)
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +56,12 @@ def serve_command(model: SignedModel, port: int, *extra: str) -> list[str]:
         str(model.signature),
         "--public-key",
         str(model.public_key),
+        "--attestation",
+        str(model.attestation),
+        "--approval",
+        str(model.approval),
+        "--approval-public-key",
+        str(model.approval_public_key),
         "--name",
         MODEL_NAME,
         "--port",
@@ -226,38 +204,3 @@ def predictor_env() -> Callable[[Path], dict[str, str]]:
 def unused_port() -> int:
     """A loopback port nothing listens on right now."""
     return free_port()
-
-
-def write_attestation(model_dir: Path, private_key: Path, out: Path) -> Path:
-    """Sign a real robustness attestation (kfp_mlsecops.attestation) for ``model_dir``."""
-    from kfp_mlsecops.attestation import create_attestation
-    from kfp_mlsecops.signing import model_digest
-
-    results = out.parent / f"{out.stem}-results.json"
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(
-        json.dumps(
-            {
-                C.SCHEMA: C.ROBUSTNESS_SCHEMA,
-                C.MODEL_DIGEST: model_digest(model_dir),
-                C.CLEAN_ACCURACY: 0.95,
-                C.N_SAMPLES: 360,
-            }
-        )
-    )
-    create_attestation(
-        model_dir=model_dir,
-        results_path=results,
-        policy={"min_clean_accuracy": 0.9},
-        data_digest="sha256:" + "cd" * 32,
-        attack_config={"attacks": ["fgsm"], "epsilons": [0.1]},
-        private_key_path=private_key,
-        out_path=out,
-    )
-    return out
-
-
-@pytest.fixture(scope="session")
-def attest() -> Callable[[Path, Path, Path], Path]:
-    """``attest(model_dir, private_key, out)`` writes a signed robustness attestation."""
-    return write_attestation

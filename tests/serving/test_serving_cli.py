@@ -39,10 +39,10 @@ def _assert_refused(result, port, *fragments):
 def tampered(signed_digits_model, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(signed_digits_model.model_dir, copy)
-    keras_file = copy / "model.keras"
-    data = bytearray(keras_file.read_bytes())
+    weights = copy / "1" / "variables" / "variables.data-00000-of-00001"
+    data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0x01  # one flipped bit
-    keras_file.write_bytes(bytes(data))
+    weights.write_bytes(bytes(data))
     return copy
 
 
@@ -53,7 +53,7 @@ def test_tampered_model_never_becomes_ready(
     argv = serve_argv(signed_digits_model, port)
     argv[argv.index("--model-dir") + 1] = str(tampered)
     result = _run(argv, predictor_env(tmp_path))
-    _assert_refused(result, port, "files changed: model.keras", str(tampered))
+    _assert_refused(result, port, "files changed: 1/variables/variables.data", str(tampered))
     assert not list(tmp_path.glob("mlsecops-predictor-*"))  # private copy removed
 
 
@@ -82,15 +82,28 @@ def test_other_verification_failures_exit_before_binding(
     _assert_refused(_run(argv, predictor_env(tmp_path)), port, fragment)
 
 
-def test_attestation_for_another_model_is_refused(
-    signed_digits_model, tmp_path, serve_argv, predictor_env, unused_port, attest
+def test_finding_3_a_signed_attested_model_needs_the_gates_approval(
+    signed_digits_model, tmp_path, serve_argv, predictor_env, unused_port
 ):
-    other = tmp_path / "other-model"
-    other.mkdir()
-    (other / "model.keras").write_bytes(b"a different model")
-    foreign = attest(other, signed_digits_model.private_key, tmp_path / "ev" / "other.json")
-    argv = serve_argv(signed_digits_model, unused_port, "--attestation", str(foreign))
-    _assert_refused(_run(argv, predictor_env(tmp_path)), unused_port, str(foreign))
+    """The review served a model the gate blocked: signature + attestation were enough."""
+    argv = serve_argv(signed_digits_model, unused_port)
+    at = argv.index("--approval")
+    without = argv[:at] + argv[at + 2 :]
+    result = _run(without, predictor_env(tmp_path))
+    assert result.returncode == 2 and "--approval" in result.stderr
+    assert _port_is_closed(unused_port)
+    decision = tmp_path / "decision.json"  # the gate's unsigned decision, not an approval
+    decision.write_text('{"decision": "approved", "blessed": true}')
+    argv[at + 1] = str(decision)
+    _assert_refused(_run(argv, predictor_env(tmp_path)), unused_port, "approval")
+
+
+def test_an_approval_verified_with_the_model_key_is_refused(
+    signed_digits_model, tmp_path, serve_argv, predictor_env, unused_port
+):
+    argv = serve_argv(signed_digits_model, unused_port)
+    argv[argv.index("--approval-public-key") + 1] = str(signed_digits_model.public_key)
+    _assert_refused(_run(argv, predictor_env(tmp_path)), unused_port, "separation of duties")
 
 
 def test_serve_parser_plugs_into_a_subcommand_parser_and_fails_closed_in_process(
@@ -107,6 +120,12 @@ def test_serve_parser_plugs_into_a_subcommand_parser_and_fails_closed_in_process
             str(signed_digits_model.signature),
             "--public-key",
             str(other_public_key),
+            "--attestation",
+            str(signed_digits_model.attestation),
+            "--approval",
+            str(signed_digits_model.approval),
+            "--approval-public-key",
+            str(signed_digits_model.approval_public_key),
             "--port",
             "1",
         ]
@@ -114,10 +133,13 @@ def test_serve_parser_plugs_into_a_subcommand_parser_and_fails_closed_in_process
     assert (args.command, args.host, args.name) == ("serve", "127.0.0.1", "model")
     assert run_serve(args) == 1
     assert "does not verify" in capsys.readouterr().err
-    no_key = parser.parse_args(["serve", "--model-dir", "m", "--signature", "s"])
+    evidence = ["--attestation", "a", "--approval", "p", "--approval-public-key", "k"]
+    no_key = parser.parse_args(["serve", "--model-dir", "m", "--signature", "s", *evidence])
     assert no_key.method == "key"  # the default method, still without a default key
     assert run_serve(no_key) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("mlsecops serve: error: ") and "needs --public-key" in line
     with pytest.raises(SystemExit):
-        parser.parse_args(["serve", "--model-dir", "m", "--signature", "s", "--method", "pgp"])
+        parser.parse_args(
+            ["serve", "--model-dir", "m", "--signature", "s", *evidence, "--method", "pgp"]
+        )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 
-import numpy as np
 import pytest
+from _served import approved_policy, signed_model_of
 from prometheus_client import CollectorRegistry
 
 from kfp_mlsecops import constants as C
@@ -14,23 +13,22 @@ from kfp_mlsecops.data.split_io import load_split
 from kfp_mlsecops.errors import VerificationError
 from kfp_mlsecops.serving import (
     MonitorSettings,
-    VerificationPolicy,
     VerifiedModelRuntime,
     calibrate_squeezing,
 )
 from kfp_mlsecops.serving import metric_names as n
-from kfp_mlsecops.signing import VerificationConfig, sign_model
+from kfp_mlsecops.signing import VerificationConfig
 
 pytestmark = pytest.mark.slow
 
 
-def _runtime(model_dir, signature, public_key, registry=None, **settings):
+def _runtime(model, public_key=None, registry=None, **settings):
+    """The runtime for a released model (``public_key`` overrides the trusted model key)."""
+    trust = VerificationConfig().use_key(public_key_path=public_key or model.public_key)
     return VerifiedModelRuntime(
         "digits",
-        model_dir=model_dir,
-        policy=VerificationPolicy(
-            signature, VerificationConfig().use_key(public_key_path=public_key)
-        ),
+        model_dir=model.model_dir,
+        policy=approved_policy(model, verification=trust),
         settings=MonitorSettings(**settings),
         registry=registry or CollectorRegistry(),
     )
@@ -41,25 +39,19 @@ def _value(registry, name, **labels) -> float:
 
 
 def _fgsm(model_dir, x, y, epsilon):
-    import keras
-    import tensorflow as tf
+    """FGSM on the served SavedModel (the project's own attack)."""
+    from kfp_mlsecops.attacks.fgsm import FGSM
+    from kfp_mlsecops.servable import load_servable
 
-    from kfp_mlsecops.training import load_model
-
-    model = load_model(model_dir)
-    inputs = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(inputs)
-        loss = keras.losses.sparse_categorical_crossentropy(y, model(inputs))
-    step = np.sign(tape.gradient(loss, inputs).numpy())
-    return np.clip(x + epsilon * step, 0.0, 1.0).astype(np.float32)
+    _, clipped, _ = FGSM()(load_servable(model_dir), x, y, epsilons=[epsilon], lower=0.0, upper=1.0)
+    return clipped[0]
 
 
 def test_squeezing_flags_fgsm_inputs_far_more_often_than_clean_ones(signed_digits_model):
     m = signed_digits_model
     split = load_split(m.test_split)
     half = len(split.y) // 2
-    probe = _runtime(m.model_dir, m.signature, m.public_key)
+    probe = _runtime(m)
     probe.load()
     settings = calibrate_squeezing(
         probe._loaded().predict, split.x[:half], lower=0.0, upper=1.0, false_positive_rate=0.05
@@ -67,10 +59,8 @@ def test_squeezing_flags_fgsm_inputs_far_more_often_than_clean_ones(signed_digit
     probe.close()
     registry = CollectorRegistry()
     runtime = _runtime(
-        m.model_dir,
-        m.signature,
-        m.public_key,
-        registry,
+        m,
+        registry=registry,
         squeeze_bits=settings["bits"],
         squeeze_threshold=settings["threshold"],
     )
@@ -89,20 +79,15 @@ def test_squeezing_flags_fgsm_inputs_far_more_often_than_clean_ones(signed_digit
     assert adversarial_rate > clean_rate + 0.25
 
 
-def test_runtime_exports_digest_and_uses_calibration_saved_with_the_model(
-    signed_digits_model, tmp_path
-):
-    m = signed_digits_model
-    model = tmp_path / "model"
-    shutil.copytree(m.model_dir, model)
-    stats_path = model / C.REFERENCE_STATS_FILE
+def test_runtime_exports_digest_and_uses_calibration_saved_with_the_model(fresh_release):
+    stats_path = fresh_release.model / C.REFERENCE_STATS_FILE
     stats = json.loads(stats_path.read_text())
     stats["squeezing"] = {"bits": 4, "median_window": 2, "threshold": 0.05}
     stats_path.write_text(json.dumps(stats))
-    signature = tmp_path / "model.sig"
-    digest = sign_model(model, signature, private_key_path=m.private_key)
+    m = signed_model_of(fresh_release.reissue())
+    digest = m.digest
     registry = CollectorRegistry()
-    runtime = _runtime(model, signature, m.public_key, registry, squeeze_threshold=0.3)
+    runtime = _runtime(m, registry=registry, squeeze_threshold=0.3)
     runtime.load()
     try:
         assert runtime.ready and runtime.digest == digest and runtime.drift_enabled
@@ -121,16 +106,9 @@ def test_runtime_exports_digest_and_uses_calibration_saved_with_the_model(
     assert not runtime.ready
 
 
-def test_a_model_without_reference_stats_serves_without_a_drift_score(
-    signed_digits_model, tmp_path
-):
-    m = signed_digits_model
-    model = tmp_path / "model"
-    shutil.copytree(m.model_dir, model)
-    (model / C.REFERENCE_STATS_FILE).unlink()
-    signature = tmp_path / "model.sig"
-    sign_model(model, signature, private_key_path=m.private_key)
-    runtime = _runtime(model, signature, m.public_key)
+def test_a_model_without_reference_stats_serves_without_a_drift_score(fresh_release):
+    (fresh_release.model / C.REFERENCE_STATS_FILE).unlink()
+    runtime = _runtime(signed_model_of(fresh_release.reissue()))
     runtime.load()
     assert runtime.ready and not runtime.drift_enabled
     runtime.close()
@@ -142,7 +120,7 @@ def test_unverified_predictor_is_never_ready_and_is_refused_by_serve(
     from kfp_mlsecops.serving import VerifiedPredictor, serve
 
     m = signed_digits_model
-    predictor = VerifiedPredictor(_runtime(m.model_dir, m.signature, other_public_key))
+    predictor = VerifiedPredictor(_runtime(m, other_public_key))
     with pytest.raises(VerificationError, match="does not verify"):
         predictor.load()
     predictor.start()  # KServe calls start(); it must not flip readiness

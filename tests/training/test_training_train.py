@@ -10,10 +10,10 @@ import pytest
 from kfp_mlsecops import constants as C
 from kfp_mlsecops.data.split_io import Split, load_split, save_split
 from kfp_mlsecops.errors import InvalidInputError, TrainingError
+from kfp_mlsecops.servable import check_layout, load_servable
 from kfp_mlsecops.training import (
     FeatureSqueezer,
     TrainResult,
-    load_model,
     load_reference_stats,
     train_model,
 )
@@ -43,11 +43,13 @@ def test_writes_the_servable_layout_and_nothing_else(trained: tuple[TrainResult,
     _, model_dir = trained
     assert (model_dir / C.SAVEDMODEL_VERSION_DIR / "saved_model.pb").is_file()
     assert (model_dir / C.SAVEDMODEL_VERSION_DIR / "variables").is_dir()
-    assert (model_dir / C.KERAS_FILE).is_file()
     assert (model_dir / C.PROVENANCE_FILE).is_file()
+    # one loadable form only (no model.keras beside the SavedModel), and no empty folder
     assert sorted(p.name for p in model_dir.iterdir()) == sorted(
-        [C.SAVEDMODEL_VERSION_DIR, C.KERAS_FILE, C.PROVENANCE_FILE, C.REFERENCE_STATS_FILE]
+        [C.SAVEDMODEL_VERSION_DIR, C.PROVENANCE_FILE, C.REFERENCE_STATS_FILE]
     )
+    assert all(any(d.iterdir()) for d in model_dir.rglob("*") if d.is_dir())
+    check_layout(model_dir)
     # the staging folder was renamed into place, not left behind
     assert [p.name for p in model_dir.parent.iterdir()] == [model_dir.name]
 
@@ -88,19 +90,18 @@ def test_provenance_records_data_parameters_and_versions(trained: tuple[TrainRes
     assert len(on_disk["splits_sha256"]["train"]) == 64
 
 
-def test_reloads_with_safe_mode_and_outputs_probabilities(
+def test_the_servable_model_outputs_the_probabilities_training_scored(
     trained: tuple[TrainResult, Path], digits_splits: tuple[Path, Path]
 ) -> None:
     result, model_dir = trained
     test = load_split(digits_splits[1])
-    for path in (model_dir, model_dir / C.KERAS_FILE):
-        probabilities = np.asarray(load_model(path).predict(test.x, verbose=0))
-        assert probabilities.min() >= 0
-        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-        assert np.mean(probabilities.argmax(axis=1) == test.y) == pytest.approx(result.accuracy)
+    probabilities = load_servable(model_dir).predict(test.x)
+    assert probabilities.min() >= 0
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert np.mean(probabilities.argmax(axis=1) == test.y) == pytest.approx(result.accuracy)
 
 
-def test_savedmodel_serving_signature_matches_keras(
+def test_savedmodel_serving_signature_is_what_every_step_loads(
     trained: tuple[TrainResult, Path], digits_splits: tuple[Path, Path]
 ) -> None:
     import tensorflow as tf
@@ -113,8 +114,7 @@ def test_savedmodel_serving_signature_matches_keras(
     _, named_inputs = signature.structured_input_signature
     assert list(named_inputs) == [C.SERVING_INPUT_NAME]
     served = signature(**{C.SERVING_INPUT_NAME: tf.constant(x)})[C.SERVING_OUTPUT_NAME].numpy()
-    expected = np.asarray(load_model(model_dir)(x))
-    np.testing.assert_allclose(served, expected, atol=1e-6)
+    np.testing.assert_allclose(served, load_servable(model_dir).predict(x), atol=1e-6)
 
 
 def test_same_seed_same_model_and_existing_dir_is_replaced(
@@ -192,8 +192,7 @@ def test_reference_stats_describe_the_training_inputs_and_a_calibrated_squeezer(
     assert squeezing["n"] == len(test.y)
     squeezer = FeatureSqueezer.from_settings(squeezing, lower=0.0, upper=1.0, where="test")
     # The threshold flags about the calibrated 5% of the clean held-out inputs it came from.
-    model = load_model(model_dir)
-    _, scores = squeezer.scores(lambda b: np.asarray(model.predict(b, verbose=0)), test.x)
+    _, scores = squeezer.scores(load_servable(model_dir).predict, test.x)
     assert 0.0 < np.mean(scores > squeezer.threshold) <= 0.06
 
 

@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kfp_mlsecops.attacks import _tf
+from kfp_mlsecops.attacks import _keyed, _tf
 from kfp_mlsecops.attacks.model import TFModel
 
 #: Loss kinds: cross-entropy, untargeted DLR, targeted DLR (``target`` input used).
 LOSSES = ("ce", "dlr", "dlr_targeted")
 MOMENTUM = 0.75
+#: The keyed-draw stream of each loss's random start.
+_STREAMS = {
+    "ce": _keyed.APGD_CE_START,
+    "dlr": _keyed.APGD_DLR_START,
+    "dlr_targeted": _keyed.APGDT_START,
+}
 
 
 def checkpoints(n_iter: int) -> list[int]:
@@ -40,16 +46,19 @@ def checkpoints(n_iter: int) -> list[int]:
 def build_apgd(
     model: TFModel, *, loss: str, norm: str, n_iter: int, rho: float
 ) -> Callable[..., Any]:
-    """Return ``apgd(x, y, target, eps, seed) -> (adversarial, fooled)``, compiled once.
+    """Return ``apgd(x, y, target, eps, ids, key) -> (adversarial, fooled)``, compiled once.
 
     ``eps`` is per sample; a sample with ``eps == 0`` (or already misclassified) stops after the
     random start. ``adversarial`` is the first misclassified iterate found for fooled samples and
-    the highest-loss iterate otherwise; ``seed`` is a stateless seed of shape ``(2,)``.
+    the highest-loss iterate otherwise. ``key`` is ``(seed, restart or target index)``: with the
+    sample ids it keys each sample's random start. Every quantity (step size, checkpoints, best
+    point) is per sample, so a sample's run does not depend on the rest of the batch.
     """
     import tensorflow as tf
 
     bounds = model.bounds
     loss_fn = _loss_function(loss, model.n_classes)
+    stream = _STREAMS[loss]
     points = checkpoints(n_iter)
     # per iteration index i (0-based): is i + 1 a checkpoint, and the length of its interval
     is_check = [False] * n_iter
@@ -66,10 +75,11 @@ def build_apgd(
             tf.TensorSpec([None], tf.int64),
             tf.TensorSpec([None], tf.int64),
             tf.TensorSpec([None], tf.float32),
+            tf.TensorSpec([None], tf.int64),
             tf.TensorSpec([2], tf.int64),
         ]
     )
-    def apgd(x: Any, y: Any, target: Any, eps: Any, seed: Any) -> tuple[Any, Any]:
+    def apgd(x: Any, y: Any, target: Any, eps: Any, ids: Any, key: Any) -> tuple[Any, Any]:
         def evaluate(point: Any) -> tuple[Any, Any, Any]:
             return _tf.loss_and_gradient(model, point, lambda z: loss_fn(z, y, target))
 
@@ -92,7 +102,17 @@ def build_apgd(
         def pick(mask: Any, a: Any, b: Any) -> Any:
             return tf.where(_tf.per_sample(mask, a), a, b)
 
-        start = _tf.random_start(x, eps, norm=norm, seed=seed, bounds=bounds, sphere=True)
+        start = _tf.random_start(
+            x,
+            eps,
+            norm=norm,
+            ids=ids,
+            seed=key[0],
+            stream=stream,
+            counter=key[1],
+            bounds=bounds,
+            sphere=True,
+        )
         logits, value, grad = evaluate(start)
         fooled = _tf.misclassified(logits, y)
         zeros = tf.zeros_like(eps)

@@ -44,6 +44,7 @@ def diagnose(
     model: TFModel,
     x: np.ndarray,
     y: np.ndarray,
+    sample_ids: np.ndarray,
     tier: str,
     norm: str,
     instances: Mapping[str, Attack],
@@ -56,7 +57,10 @@ def diagnose(
     thresholds: MaskingThresholds,
     tick: Callable[[], None],
 ) -> list[dict[str, Any]]:
-    """Return the flags in ``constants.MASKING_FLAGS`` order (see the module docstring)."""
+    """Return the flags in ``constants.MASKING_FLAGS`` order (see the module docstring).
+
+    ``sample_ids`` key each sample's attack randomness, as in the evaluation's own sweeps.
+    """
     requested = [i for i, eps in enumerate(grid) if eps > 0]
     whitebox = [n for n, a in instances.items() if a.needs_gradients]
     clean = next(iter(correct.values()))[0]
@@ -76,6 +80,7 @@ def diagnose(
         model,
         x,
         y,
+        sample_ids,
         norm=norm,
         instances=instances,
         correct=correct,
@@ -90,6 +95,7 @@ def diagnose(
         model,
         x,
         y,
+        sample_ids,
         norm=norm,
         whitebox=whitebox,
         correct=correct,
@@ -117,7 +123,15 @@ def diagnose(
                 pgd_steps=pgd_steps,
             )
         )
-        survived = sweep(attack, model, x[clean], y[clean], grid=[large], batch_size=batch_size)
+        survived = sweep(
+            attack,
+            model,
+            x[clean],
+            y[clean],
+            grid=[large],
+            batch_size=batch_size,
+            sample_ids=sample_ids[clean],
+        )
         accuracy = float(survived[0].sum()) / len(y)
         probe = attack.name
     no_convergence = no_convergence_flag(
@@ -140,6 +154,7 @@ def _single_step(
     model: TFModel,
     x: np.ndarray,
     y: np.ndarray,
+    sample_ids: np.ndarray,
     *,
     norm: str,
     instances: Mapping[str, Attack],
@@ -163,7 +178,15 @@ def _single_step(
         return not_applicable(SINGLE_STEP, threshold=threshold, reason="no epsilon above 0")
     rows = dict(correct)
     if "fgsm" not in rows:
-        rows["fgsm"] = sweep(build_attack("fgsm"), model, x, y, grid=grid, batch_size=batch_size)
+        rows["fgsm"] = sweep(
+            build_attack("fgsm"),
+            model,
+            x,
+            y,
+            grid=grid,
+            batch_size=batch_size,
+            sample_ids=sample_ids,
+        )
     measured = by_epsilon(["fgsm", *iterative], rows)
     return accuracy_gap_flag(
         SINGLE_STEP,
@@ -179,6 +202,7 @@ def _blackbox(
     model: TFModel,
     x: np.ndarray,
     y: np.ndarray,
+    sample_ids: np.ndarray,
     *,
     norm: str,
     whitebox: Sequence[str],
@@ -213,7 +237,13 @@ def _blackbox(
     largest = requested[-1]
     square = build_attack("square", seed=seed, overrides={"n_queries": FAST_SQUARE_QUERIES})
     survived = sweep(
-        square, model, x[subset], y[subset], grid=[0.0, grid[largest]], batch_size=batch_size
+        square,
+        model,
+        x[subset],
+        y[subset],
+        grid=[0.0, grid[largest]],
+        batch_size=batch_size,
+        sample_ids=sample_ids[subset],
     )
     eps = grid[largest]
     return accuracy_gap_flag(

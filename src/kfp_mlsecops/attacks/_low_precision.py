@@ -56,6 +56,8 @@ def bf16_logits_model(model: Any, output_kind: str, probe: np.ndarray) -> Any | 
     ``output_kind`` is the :class:`~kfp_mlsecops.attacks.TFModel` one: ``logits`` (the model
     itself) or ``softmax-stripped`` with a separate softmax layer; anything else gives None.
     """
+    if not hasattr(model, "layers"):  # e.g. a SavedModel signature: nothing to copy
+        return None
     try:
         logits = _logits_part(model, output_kind)
         if logits is None:

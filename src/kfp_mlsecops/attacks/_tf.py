@@ -25,11 +25,15 @@ def per_sample(v: Any, like: Any) -> Any:
 
 
 def l2_norm(v: Any) -> Any:
-    """Per-sample L2 norm of a batch, shaped ``(N,)``."""
+    """Per-sample L2 norm of a batch, shaped ``(N,)``.
+
+    Squares are summed in float64, so the float32 norm does not depend on the summation order
+    (which differs between batch sizes) except in the rarest ties.
+    """
     import tensorflow as tf
 
-    flat = tf.reshape(v, [tf.shape(v)[0], -1])
-    return tf.sqrt(tf.reduce_sum(flat * flat, axis=1))
+    flat = tf.cast(tf.reshape(v, [tf.shape(v)[0], -1]), tf.float64)
+    return tf.cast(tf.sqrt(tf.reduce_sum(flat * flat, axis=1)), v.dtype)
 
 
 def project(adv: Any, x: Any, eps: Any, *, norm: str, bounds: tuple[float, float]) -> Any:
@@ -61,25 +65,39 @@ def ascent_direction(grad: Any, *, norm: str) -> Any:
 
 
 def random_start(
-    x: Any, eps: Any, *, norm: str, seed: Any, bounds: tuple[float, float], sphere: bool = False
+    x: Any,
+    eps: Any,
+    *,
+    norm: str,
+    ids: Any,
+    seed: Any,
+    stream: int,
+    counter: Any,
+    bounds: tuple[float, float],
+    sphere: bool = False,
 ) -> Any:
     """Return a random point of the ball around ``x`` (``sphere``: on its surface for L2).
 
-    ``seed`` is a stateless seed (shape ``(2,)``): the same seed gives the same point.
+    Sample ``i``'s point depends only on ``(seed, stream, counter, ids[i])`` and its budget (see
+    :mod:`~kfp_mlsecops.attacks._keyed`), never on the rest of the batch. L-inf: uniform in the
+    box. L2: a normal vector scaled to the sphere; inside the ball, the first ``D`` of ``D + 2``
+    normals over their norm, which is uniform in the ball without a power of the radius.
     """
     import tensorflow as tf
 
+    from kfp_mlsecops.attacks import _keyed
+
+    shape = tf.shape(x)[1:]
+    size = tf.reduce_prod(shape)
+    key = {"ids": ids, "seed": seed, "counter": counter}
     if norm == LINF:
-        noise = tf.random.stateless_uniform(tf.shape(x), seed=seed, minval=-1.0, maxval=1.0)
+        noise = _keyed.keyed_uniform(shape=shape, stream=stream, minval=-1.0, maxval=1.0, **key)
         return project(x + per_sample(eps, x) * noise, x, eps, norm=norm, bounds=bounds)
-    direction = tf.random.stateless_normal(tf.shape(x), seed=seed)
-    direction = direction / per_sample(l2_norm(direction) + TINY, x)
-    radius = eps
-    if not sphere:
-        dims = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
-        u = tf.random.stateless_uniform(tf.shape(eps), seed=seed + 1)
-        radius = eps * tf.pow(u, 1.0 / dims)
-    return project(x + per_sample(radius, x) * direction, x, eps, norm=norm, bounds=bounds)
+    extra = 0 if sphere else 2
+    normals = _keyed.keyed_normal(shape=[size + extra], stream=stream + _keyed.L2_NORMALS, **key)
+    point = normals / tf.expand_dims(l2_norm(normals) + TINY, 1)
+    point = tf.reshape(point[:, :size], tf.shape(x))
+    return project(x + per_sample(eps, x) * point, x, eps, norm=norm, bounds=bounds)
 
 
 def cross_entropy(logits: Any, y: Any) -> Any:

@@ -14,7 +14,7 @@ import numpy as np
 from kfp_mlsecops.attacks import _tf
 from kfp_mlsecops.attacks._apgd_loop import build_apgd
 from kfp_mlsecops.attacks._params import check_choice, check_fraction, check_int
-from kfp_mlsecops.attacks.base import Attack
+from kfp_mlsecops.attacks.base import Attack, check_sample_ids
 from kfp_mlsecops.attacks.model import TFModel
 
 __all__ = ["APGD", "APGDT"]
@@ -58,9 +58,16 @@ class APGD(Attack):
         }
 
     def run_batch(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilons: np.ndarray,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         """Return the APGD adversarials (inside the ball and the range)."""
+        ids = check_sample_ids(sample_ids, len(inputs))
         loop = self._compiled(
             model,
             lambda: build_apgd(
@@ -68,7 +75,7 @@ class APGD(Attack):
             ),
         )
         runs = [(labels, self.seed, restart) for restart in range(self.restarts)]
-        return _run_sequence(loop, inputs, labels, epsilons, runs)
+        return _run_sequence(loop, inputs, labels, epsilons, ids, runs)
 
 
 class APGDT(Attack):
@@ -109,9 +116,16 @@ class APGDT(Attack):
         }
 
     def run_batch(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilons: np.ndarray,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         """Return the APGD-T adversarials (inside the ball and the range)."""
+        ids = check_sample_ids(sample_ids, len(inputs))
         loop = self._compiled(
             model,
             lambda: build_apgd(
@@ -122,7 +136,7 @@ class APGDT(Attack):
         ranked = np.argsort(-scores, axis=1, kind="stable")
         count = min(self.n_targets, model.n_classes - 1)
         runs = [(ranked[:, rank], self.seed, rank) for rank in range(1, count + 1)]
-        return _run_sequence(loop, inputs, labels, epsilons, runs)
+        return _run_sequence(loop, inputs, labels, epsilons, ids, runs)
 
 
 def _run_sequence(
@@ -130,11 +144,13 @@ def _run_sequence(
     inputs: np.ndarray,
     labels: np.ndarray,
     epsilons: np.ndarray,
+    ids: np.ndarray,
     runs: list[tuple[np.ndarray, int, int]],
 ) -> np.ndarray:
     """Run ``loop`` once per ``(target, seed, index)``; each run sees only unfooled samples.
 
     The first run sees every sample (so epsilon 0 goes through the attack's own code path).
+    Which runs a sample sees depends only on its own earlier runs.
     """
     import tensorflow as tf
 
@@ -152,6 +168,7 @@ def _run_sequence(
             tf.constant(y[todo]),
             tf.constant(np.asarray(target, dtype=np.int64)[todo]),
             tf.constant(eps[todo]),
+            tf.constant(ids[todo], tf.int64),
             tf.constant([seed, index], tf.int64),
         )
         adv, hit = adv.numpy(), hit.numpy()

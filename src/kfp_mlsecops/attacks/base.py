@@ -15,14 +15,17 @@ from kfp_mlsecops.attacks.invariants import check_perturbation
 from kfp_mlsecops.attacks.model import TFModel
 from kfp_mlsecops.errors import AttackError, InvalidInputError
 
-__all__ = ["Attack", "check_batch", "clip_perturbation", "loss_gradient"]
+__all__ = ["Attack", "check_batch", "check_sample_ids", "clip_perturbation", "loss_gradient"]
 
 
 class Attack(abc.ABC):
     """An evasion attack in the ``norm`` ball. Subclasses implement only :meth:`run_batch`.
 
     Hyper-parameters are keyword-only constructor arguments reported by :meth:`params`.
-    ``needs_gradients`` is False for score-based (black-box) attacks.
+    ``needs_gradients`` is False for score-based (black-box) attacks. Every random draw for a
+    sample depends only on the attack's seed, the sample's id (``sample_ids``) and the restart,
+    target or query index, so attacking any subset of points in any batch size repeats each
+    point's attack exactly.
     """
 
     name: str = "attack"
@@ -35,19 +38,33 @@ class Attack(abc.ABC):
 
     @abc.abstractmethod
     def run_batch(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilons: np.ndarray,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         """Return adversarials for ``inputs``, sample ``i`` within budget ``epsilons[i]``.
 
         Inputs are checked (finite, in range, shapes match); the result may be unclipped.
+        ``sample_ids`` (int64 >= 0, one per input; default ``0..N-1``) keys each sample's random
+        draws: in an evaluation it is the sample's row index in the test split.
         """
 
     def run(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilon: float
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilon: float,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         """Return adversarial candidates for ``inputs`` at budget ``epsilon`` (may be unclipped)."""
         budgets = np.full((len(inputs),), epsilon, dtype=np.float32)
-        return self.run_batch(model, inputs, labels, epsilons=budgets)
+        return self.run_batch(model, inputs, labels, epsilons=budgets, sample_ids=sample_ids)
 
     def __call__(
         self,
@@ -58,8 +75,9 @@ class Attack(abc.ABC):
         epsilons: Sequence[float],
         lower: float,
         upper: float,
+        sample_ids: np.ndarray | None = None,
     ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-        """Attack ``inputs`` at every epsilon.
+        """Attack ``inputs`` at every epsilon (``sample_ids`` as in :meth:`run_batch`).
 
         Returns ``(raw, clipped, success)``: per-epsilon raw and clipped adversarials, and a bool
         array shaped ``(len(epsilons), N)`` that is True where the clipped adversarial is
@@ -76,11 +94,12 @@ class Attack(abc.ABC):
         )
         budgets = validate_epsilons(epsilons, lower=lower, upper=lower + width)
         x, y = check_batch(fmodel, inputs, labels)
+        ids = check_sample_ids(sample_ids, len(x))
         raws: list[np.ndarray] = []
         clipped: list[np.ndarray] = []
         success = np.zeros((len(budgets), len(y)), dtype=bool)
         for i, epsilon in enumerate(budgets):
-            raw = np.asarray(self.run(fmodel, x, y, epsilon=epsilon))
+            raw = np.asarray(self.run(fmodel, x, y, epsilon=epsilon, sample_ids=ids))
             if raw.shape != x.shape:
                 raise AttackError(
                     f"attack '{self.name}': run returned shape {raw.shape} for inputs {x.shape}"
@@ -176,3 +195,17 @@ def check_batch(
             f"inputs must be finite and within [{lower:g}, {upper:g}]; check the split's range"
         )
     return x, y.astype(np.int64)
+
+
+def check_sample_ids(sample_ids: np.ndarray | None, n: int) -> np.ndarray:
+    """Return ``sample_ids`` as int64 (default ``0..n-1``); InvalidInputError unless N ids >= 0."""
+    if sample_ids is None:
+        return np.arange(n, dtype=np.int64)
+    ids = np.asarray(sample_ids)
+    if ids.shape != (n,) or not (np.issubdtype(ids.dtype, np.integer) or ids.size == 0):
+        raise InvalidInputError(
+            f"sample_ids shaped {ids.shape} ({ids.dtype}); need {n} integer ids, one per input"
+        )
+    if ids.size and (ids.min() < 0 or ids.max() >= 2**63):
+        raise InvalidInputError("sample_ids must be integers >= 0; pass the split's row indices")
+    return ids.astype(np.int64)

@@ -2,7 +2,9 @@
 
 Tiers (``constants.TIER_ATTACKS``): ``fast`` = FGSM + PGD; ``reliable`` = APGD-CE + APGD-T +
 Square. A sample is robust at epsilon only if it survives every attack of the tier there (and at
-every smaller epsilon). The results also carry the gradient-masking flags.
+every smaller epsilon). The results also carry the gradient-masking flags and every sample's
+outcome (:mod:`kfp_mlsecops.attacks.results`). Each sample's attack randomness is keyed by its
+row index in the test split, so re-attacking any subset reproduces its outcome.
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from kfp_mlsecops.attacks.invariants import INVARIANTS, L2_BALL, check_eps_zero,
 from kfp_mlsecops.attacks.loading import load_attack_model
 from kfp_mlsecops.attacks.masking import MaskingThresholds
 from kfp_mlsecops.attacks.model import TFModel
+from kfp_mlsecops.attacks.results import (
+    Evaluation,
+    Invariant,
+    MaskingFlag,
+    RobustnessResults,
+    evaluation_ids,
+)
 from kfp_mlsecops.attacks.tiers import build_attack, tier_attacks
+from kfp_mlsecops.data.manifest import split_digest
+from kfp_mlsecops.data.split_io import Split
 from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = ["Progress", "evaluate_arrays", "evaluate_robustness"]
@@ -119,10 +130,13 @@ def evaluate_arrays(
 
     ``attacks`` overrides the tier's attack list (names from ``constants.ATTACK_NAMES``, one norm
     per evaluation); ``attack_params`` overrides constructor arguments per attack name, e.g.
-    ``{"square": {"n_queries": 5000}}``. ``max_samples`` > 0 evaluates a seeded random subset.
-    Epsilon 0 is always run and must reproduce the clean predictions; every adversarial is
-    checked against its norm ball and the range; the worst case must not rise with epsilon.
-    Returns the results document (schema ``constants.ROBUSTNESS_SCHEMA``).
+    ``{"square": {"n_queries": 5000}}``. ``max_samples`` > 0 evaluates a seeded random subset
+    (:func:`~kfp_mlsecops.attacks.results.evaluation_ids`); each row's attack randomness is keyed
+    by its index in ``x``. Epsilon 0 is always run and must reproduce the clean predictions;
+    every adversarial is checked against its norm ball and the range; the worst case must not
+    rise with epsilon. Returns the results document (schema ``constants.ROBUSTNESS_SCHEMA``, see
+    :class:`~kfp_mlsecops.attacks.results.RobustnessResults`); its ``test_data_digest`` is the
+    split digest of ``(x, y, lower, upper, the model's class count)``.
     """
     started = time.perf_counter()
     names, instances, norm, diameter, requested = _plan(
@@ -142,7 +156,13 @@ def evaluate_arrays(
         else TFModel(model, bounds=(lower, upper))
     )
     x, y = check_batch(fmodel, x, y)
-    x, y = _subset(x, y, max_samples=max_samples, seed=seed)
+    if len(y) == 0:
+        raise InvalidInputError("test split has no samples; cannot evaluate robustness")
+    _declare_precision(instances, fmodel)
+    digest = split_digest(Split(x, y, float(lower), float(upper), fmodel.n_classes))
+    evaluation = Evaluation(split_size=len(y), max_samples=max_samples, seed=seed)
+    ids = evaluation_ids(len(y), max_samples, seed)
+    x, y = x[ids], y[ids]
     grid = sorted({0.0, *requested})
 
     total = len(names) * len(grid) + 1 + _MASKING_UNITS
@@ -169,6 +189,7 @@ def evaluate_arrays(
             y,
             grid=grid,
             batch_size=batch_size,
+            sample_ids=ids,
             on_epsilon=lambda name=name: tick(name),  # type: ignore[misc]
         )
         check_eps_zero(clean_correct, correct[name][0], attack=name)
@@ -177,16 +198,13 @@ def evaluate_arrays(
     worst_accuracy = [float(v) for v in worst.mean(axis=1)]
     check_monotone(grid, worst_accuracy, what="worst case over " + ", ".join(names))
 
-    index = {eps: i for i, eps in enumerate(grid)}
-    accuracy = {
-        name: {eps: float(np.mean(correct[name][index[eps]])) for eps in requested}
-        for name in names
-    }
+    index = [grid.index(eps) for eps in requested]
     begun = time.perf_counter()
     masking = diagnose(
         model=fmodel,
         x=x,
         y=y,
+        sample_ids=ids,
         tier=tier,
         norm=norm,
         instances=instances,
@@ -200,36 +218,40 @@ def evaluate_arrays(
         tick=lambda: tick(C.MASKING),
     )
     masking_time = round(time.perf_counter() - begun, 3)
-    invariants = [{"name": key, "description": text} for key, text in INVARIANTS.items()]
+    invariants = [Invariant(key, text) for key, text in INVARIANTS.items()]
     if norm == "l2":
-        invariants.append({"name": L2_BALL[0], "description": L2_BALL[1]})
-    return {
-        C.SCHEMA: C.ROBUSTNESS_SCHEMA,
-        C.TIER: tier,
-        C.CLEAN_ACCURACY: float(np.mean(clean_correct)),
-        C.N_SAMPLES: len(y),
-        C.EPSILONS: requested,
-        "input_range": {"lower": float(lower), "upper": float(upper)},
-        "model_output": fmodel.output_kind,
-        C.ATTACKS: [
-            {
-                C.ATTACK: name,
-                C.NORM: instances[name].norm,
-                C.EPSILON: eps,
-                C.ROBUST_ACCURACY: accuracy[name][eps],
-                C.PARAMS: instances[name].params(),
-            }
-            for name in names
-            for eps in requested
-        ],
-        C.WORST_CASE: [
-            {C.EPSILON: eps, C.ROBUST_ACCURACY: worst_accuracy[index[eps]]} for eps in requested
-        ],
-        C.MASKING: masking,
-        "invariants": invariants,
-        "wall_time_s": round(time.perf_counter() - started, 3),
-        "attack_wall_time_s": {**timing, C.MASKING: masking_time},
-    }
+        invariants.append(Invariant(*L2_BALL))
+    results = RobustnessResults(
+        tier=tier,
+        epsilons=tuple(requested),
+        input_range=(float(lower), float(upper)),
+        model_output=fmodel.output_kind,
+        evaluation=evaluation,
+        sample_ids=ids,
+        clean_correct=clean_correct,
+        outcomes={name: correct[name][index] for name in names},
+        norms={name: instances[name].norm for name in names},
+        params={name: instances[name].params() for name in names},
+        masking=tuple(MaskingFlag(**flag) for flag in masking),
+        invariants=tuple(invariants),
+        test_data_digest=digest,
+        wall_time_s=round(time.perf_counter() - started, 3),
+        attack_wall_time_s={**timing, C.MASKING: masking_time},
+    )
+    doc = results.to_dict()
+    RobustnessResults.from_dict(doc)  # the document reads back: figures match the bits
+    return doc
+
+
+def _declare_precision(instances: Mapping[str, Attack], model: TFModel) -> None:
+    """Make attacks that asked for bfloat16 declare float32 when the model has no bf16 copy.
+
+    The results then record the precision actually used (a SavedModel has no bfloat16 copy),
+    which is also what the gate re-runs.
+    """
+    for attack in instances.values():
+        if getattr(attack, "precision", None) == "bfloat16" and model.bf16_logits() is None:
+            attack.precision = "float32"  # type: ignore[attr-defined]
 
 
 def _plan(
@@ -273,14 +295,3 @@ def _plan(
     diameter = span if norms[0] == "linf" else span * math.sqrt(float(np.prod(shape)))
     requested = sorted(set(validate_epsilons(epsilons, lower=lower, upper=lower + diameter)))
     return names, instances, norms[0], diameter, requested
-
-
-def _subset(
-    x: np.ndarray, y: np.ndarray, *, max_samples: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    if len(y) == 0:
-        raise InvalidInputError("test split has no samples; cannot evaluate robustness")
-    if max_samples == 0 or max_samples >= len(y):
-        return x, y
-    keep = np.sort(np.random.default_rng(seed).permutation(len(y))[:max_samples])
-    return x[keep], y[keep]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from kfp_mlsecops.attacks.base import Attack, loss_gradient
+from kfp_mlsecops.attacks.base import Attack, check_sample_ids, loss_gradient
 from kfp_mlsecops.attacks.model import TFModel
 
 __all__ = ["FGSM"]
@@ -18,11 +18,21 @@ class FGSM(Attack):
     name = "fgsm"
 
     def run_batch(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilons: np.ndarray,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Return ``clip(x + epsilon * sign(grad_x CE), lower, upper)``, per-sample epsilon."""
+        """Return ``clip(x + epsilon * sign(grad_x CE), lower, upper)``, per-sample epsilon.
+
+        FGSM draws nothing at random: ``sample_ids`` is only checked.
+        """
         import tensorflow as tf
 
+        check_sample_ids(sample_ids, len(inputs))
         step = self._compiled(model, lambda: _build(model))
         out = step(
             tf.constant(inputs, tf.float32),

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from kfp_mlsecops.attacks import _tf
+from kfp_mlsecops.attacks import _keyed, _tf
 from kfp_mlsecops.attacks._low_precision import PRECISIONS, resolve_precision
 from kfp_mlsecops.attacks._params import check_choice, check_int
-from kfp_mlsecops.attacks.base import Attack
+from kfp_mlsecops.attacks.base import Attack, check_sample_ids
 from kfp_mlsecops.attacks.model import TFModel
 from kfp_mlsecops.errors import InvalidInputError
 
@@ -23,8 +23,8 @@ class PGD(Attack):
     ``norm="linf"`` (attack name ``pgd``) steps along ``sign(grad)``; ``norm="l2"`` (``pgd_l2``)
     along ``grad / ||grad||_2``. Each restart starts at a uniform random point of the ball
     (``random_start``); per sample the restart with the lowest final margin ``z_y - max z_j`` (the
-    worst case for the model) is kept. Randomness is stateless, seeded by ``seed`` and the restart
-    index, so ``run`` is a pure function of its inputs.
+    worst case for the model) is kept. A sample's random start depends only on ``seed``, its id
+    and the restart index (keyed draws), so ``run`` is a pure function of its inputs, per sample.
 
     ``early_stop`` (default) keeps the first iterate that is misclassified and stops spending
     gradient passes on that sample, in this restart and the later ones (AutoAttack does the same
@@ -87,16 +87,24 @@ class PGD(Attack):
         }
 
     def run_batch(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilons: np.ndarray,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         """Return the PGD adversarials (already inside the ball and the input range)."""
         import tensorflow as tf
 
+        ids = check_sample_ids(sample_ids, len(inputs))
         attack = self._compiled(model, lambda: self._build(model))
         out = attack(
             tf.constant(inputs, tf.float32),
             tf.constant(labels, tf.int64),
             tf.constant(epsilons, tf.float32),
+            tf.constant(ids, tf.int64),
         )
         return np.asarray(out.numpy())
 
@@ -138,16 +146,24 @@ class PGD(Attack):
                 model.input_spec(),
                 tf.TensorSpec([None], tf.int64),
                 tf.TensorSpec([None], tf.float32),
+                tf.TensorSpec([None], tf.int64),
             ]
         )
-        def pgd(x: Any, y: Any, eps: Any) -> Any:
+        def pgd(x: Any, y: Any, eps: Any, ids: Any) -> Any:
             best, best_margin = x, tf.fill(tf.shape(y), float("inf"))
             done = tf.zeros(tf.shape(y), tf.bool)  # misclassified by an earlier iterate
             for restart in range(restarts):
                 start = x
                 if random_start:
                     start = _tf.random_start(
-                        x, eps, norm=norm, seed=tf.constant([seed, restart]), bounds=bounds
+                        x,
+                        eps,
+                        norm=norm,
+                        ids=ids,
+                        seed=seed,
+                        stream=_keyed.PGD_START,
+                        counter=restart,
+                        bounds=bounds,
                     )
                 # the samples still to attack, compacted so broken ones cost no more passes
                 idx = tf.where(~done)[:, 0]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import markdown_table, write_json_atomic, write_text_atomic
+from kfp_mlsecops._io import markdown_table, write_text_atomic
 from kfp_mlsecops.attacks.epsilons import parse_epsilons
 from kfp_mlsecops.attacks.evaluate import Progress, evaluate_robustness
 from kfp_mlsecops.attacks.masking import MaskingThresholds
+from kfp_mlsecops.attacks.results import RobustnessResults
 from kfp_mlsecops.signing import model_digest
 
 __all__ = ["render_report", "robustness_metrics", "run_attack_test"]
@@ -37,8 +39,10 @@ def run_attack_test(
     """Run :func:`evaluate_robustness`, write results JSON and Markdown report, return results.
 
     ``epsilons`` may be a list or a string such as ``"0.05,0.1"``. When ``model_path`` is a model
-    folder the results carry its digest (``model_digest``), which the gate binds to the signature.
-    Nothing is written when the evaluation fails; both files are written atomically.
+    folder the results carry its digest (``model_digest``), which the gate binds to the signature;
+    ``test_data_digest`` is the split digest of ``test_path``. The JSON goes through
+    :meth:`RobustnessResults.write`. Nothing is written when the evaluation fails; both files are
+    written atomically.
     """
     budgets = parse_epsilons(epsilons) if isinstance(epsilons, str) else list(epsilons)
     results = evaluate_robustness(
@@ -55,9 +59,11 @@ def run_attack_test(
         attack_params=attack_params,
         masking_thresholds=masking_thresholds,
     )
+    typed = RobustnessResults.from_dict(results)
     if Path(model_path).is_dir():
-        results[C.MODEL_DIGEST] = model_digest(model_path)
-    write_json_atomic(results_path, results)
+        typed = dataclasses.replace(typed, model_digest=model_digest(model_path))
+    typed.write(results_path)
+    results = typed.to_dict()
     write_text_atomic(report_md_path, render_report(results))
     return results
 

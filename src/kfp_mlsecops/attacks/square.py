@@ -5,7 +5,9 @@ the same sign per channel across the window) to ``x +- eps`` and keeps it when t
 ``z_y - max_{j != y} z_j`` drops. The window covers a fraction ``p`` of the image, ``p_init``
 halved at the paper's query counts (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000 of 10000,
 rescaled to ``n_queries``). A sample stops as soon as it is misclassified. Proposals that would
-not change the current point (the window already holds that sign) flip the sign instead.
+not change the current point (the window already holds that sign) flip the sign instead. A
+sample's stripes and every query's window and signs are keyed by ``seed``, its id and the query
+index, so its run does not depend on the rest of the batch.
 Inputs shaped ``(H, W, C)``, ``(H, W)`` or ``(F,)`` (treated as one row of ``F`` pixels).
 """
 
@@ -16,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from kfp_mlsecops.attacks import _tf
+from kfp_mlsecops.attacks import _keyed, _tf
 from kfp_mlsecops.attacks._params import check_fraction, check_int
-from kfp_mlsecops.attacks.base import Attack
+from kfp_mlsecops.attacks.base import Attack, check_sample_ids
 from kfp_mlsecops.attacks.model import TFModel
 from kfp_mlsecops.errors import InvalidInputError
 
@@ -44,17 +46,24 @@ class Square(Attack):
         return {"n_queries": self.n_queries, "p_init": self.p_init, "seed": self.seed}
 
     def run_batch(
-        self, model: TFModel, inputs: np.ndarray, labels: np.ndarray, *, epsilons: np.ndarray
+        self,
+        model: TFModel,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        epsilons: np.ndarray,
+        sample_ids: np.ndarray | None = None,
     ) -> np.ndarray:
         """Return the Square adversarials (inside the L-inf ball and the range)."""
         import tensorflow as tf
 
+        ids = check_sample_ids(sample_ids, len(inputs))
         attack = self._compiled(model, lambda: self._build(model))
         out = attack(
             tf.constant(inputs, tf.float32),
             tf.constant(labels, tf.int64),
             tf.constant(epsilons, tf.float32),
-            tf.constant([self.seed, 0], tf.int64),
+            tf.constant(ids, tf.int64),
         )
         return np.asarray(out.numpy())
 
@@ -63,7 +72,7 @@ class Square(Attack):
 
         height, width, channels = _grid_shape(model.input_shape)
         lower, upper = model.bounds
-        n_queries, p_init = self.n_queries, self.p_init
+        n_queries, p_init, seed = self.n_queries, self.p_init, self.seed
         rows = tf.reshape(tf.range(height), [1, height, 1, 1])
         cols = tf.reshape(tf.range(width), [1, 1, width, 1])
         sides = [window_sides(i, n_queries, p_init, height, width) for i in range(n_queries)]
@@ -77,14 +86,17 @@ class Square(Attack):
                 model.input_spec(),
                 tf.TensorSpec([None], tf.int64),
                 tf.TensorSpec([None], tf.float32),
-                tf.TensorSpec([2], tf.int64),
+                tf.TensorSpec([None], tf.int64),
             ]
         )
-        def square(x_in: Any, y: Any, eps: Any, seed: Any) -> Any:
+        def square(x_in: Any, y: Any, eps: Any, ids: Any) -> Any:
             x = tf.reshape(x_in, [-1, height, width, channels])
             radius = _tf.per_sample(eps, x)
-            n = tf.shape(x)[0]
-            stripes = signs(tf.random.stateless_uniform([n, 1, width, channels], seed=seed))
+            stripes = signs(
+                _keyed.keyed_uniform(
+                    ids, [1, width, channels], seed=seed, stream=_keyed.SQUARE_STRIPES, counter=0
+                )
+            )
             x_best = tf.clip_by_value(x + radius * stripes, lower, upper)
             logits = model.logits(tf.reshape(x_best, tf.shape(x_in)))
             best = _tf.margin(logits, y)
@@ -102,8 +114,12 @@ class Square(Attack):
                     tf.gather_nd(radius, active),
                     tf.gather_nd(best, active),
                 )
-                draw = tf.random.stateless_uniform(
-                    [tf.shape(xa)[0], 2 + channels], seed=seed + tf.cast([1, i], tf.int64)
+                draw = _keyed.keyed_uniform(
+                    tf.gather_nd(ids, active),
+                    [2 + channels],
+                    seed=seed,
+                    stream=_keyed.SQUARE_QUERY,
+                    counter=i,
                 )
                 side_h, side_w = side_table[i, 0], side_table[i, 1]
                 top = tf.cast(draw[:, 0] * tf.cast(height - side_h + 1, tf.float32), tf.int32)

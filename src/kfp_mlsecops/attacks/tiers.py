@@ -13,7 +13,7 @@ from kfp_mlsecops.attacks.pgd import PGD
 from kfp_mlsecops.attacks.square import Square
 from kfp_mlsecops.errors import InvalidInputError
 
-__all__ = ["DEFAULT_PARAMS", "build_attack", "square_queries", "tier_attacks"]
+__all__ = ["DEFAULT_PARAMS", "attack_class", "build_attack", "square_queries", "tier_attacks"]
 
 #: Constructor defaults per attack name in an evaluation (``seed`` and ``pgd_steps`` are added).
 #: APGD-CE: 100 iterations, as in AutoAttack. APGD-T: the 9 highest other classes as targets, as
@@ -39,6 +39,14 @@ _FACTORIES: dict[str, Any] = {
     "apgd_t": APGDT,
     "square": Square,
 }
+
+
+def attack_class(name: str) -> type[Attack]:
+    """Return the class that builds attack ``name``; InvalidInputError for an unknown name."""
+    if not isinstance(name, str) or name not in _FACTORIES:
+        raise InvalidInputError(f"attack {name!r}: unknown; use one of {list(C.ATTACK_NAMES)}")
+    factory: type[Attack] = _FACTORIES[name]
+    return factory
 
 
 def tier_attacks(tier: str, attacks: Sequence[str] | None = None) -> list[str]:
@@ -83,8 +91,7 @@ def build_attack(
     ``pgd_steps`` applies to ``pgd`` and ``pgd_l2``; ``input_shape`` (one sample) sets Square's
     query budget (:func:`square_queries`). Bad names or parameters raise InvalidInputError.
     """
-    if name not in _FACTORIES:
-        raise InvalidInputError(f"attack {name!r}: unknown; use one of {list(C.ATTACK_NAMES)}")
+    factory = attack_class(name)
     params = dict(DEFAULT_PARAMS[name])
     if name in ("pgd", "pgd_l2"):
         params["steps"] = pgd_steps
@@ -94,11 +101,10 @@ def build_attack(
         params["n_queries"] = square_queries(input_shape)
     params.update(overrides or {})
     try:
-        attack: Attack = _FACTORIES[name](**params)
+        attack: Attack = factory(**params)
     except TypeError as e:
         raise InvalidInputError(
-            f"attack_params for {name!r}: {e}; use the keyword arguments of "
-            f"{_FACTORIES[name].__name__}"
+            f"attack_params for {name!r}: {e}; use the keyword arguments of {factory.__name__}"
         ) from e
     if attack.name != name:
         raise InvalidInputError(

@@ -22,17 +22,23 @@ authors' library); bundle schemas from ``sigstore_models`` (as model-signing); c
 validation from pyOpenSSL (as model-signing), with the identity, code-signing and validity rules
 of ``kfp_mlsecops.signing``; Sigstore signing and offline verification from sigstore-python
 (``sign_dsse`` / ``verify_dsse``); canonical JSON from ``rfc8785``.
+
+:func:`sign_statement` / :func:`verify_statement` sign and verify any other Statement about a
+model the same way (the gate's approval uses them).
 """
 
 from __future__ import annotations
 
 from kfp_mlsecops.attestation.create import create_attestation
 from kfp_mlsecops.attestation.predicate import AttestationPredicate
+from kfp_mlsecops.attestation.statement import sign_statement, verify_statement
 from kfp_mlsecops.attestation.verify import check_attested_numbers, verify_attestation
 
 __all__ = [
     "AttestationPredicate",
     "check_attested_numbers",
     "create_attestation",
+    "sign_statement",
     "verify_attestation",
+    "verify_statement",
 ]

@@ -1,4 +1,8 @@
-"""The in-toto Statement v1 of a robustness attestation: build it, and read a verified one back.
+"""The in-toto Statement v1 about a model: build it, and read a verified one back.
+
+Two predicate types use it: the robustness attestation (``constants.ATTESTATION_PREDICATE_TYPE``,
+parsed into :class:`AttestationPredicate` here) and the gate's approval
+(``constants.APPROVAL_PREDICATE_TYPE``, whose predicate the gate's typed reader parses).
 
 The Statement is built and schema-checked with ``in-toto-attestation`` (the in-toto project's
 reference Python bindings of the Statement/ResourceDescriptor protobufs, also used by
@@ -29,7 +33,13 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _SUBJECT_KEYS = {"name", "digest", "annotations"}
 
 
-def build_payload(*, model_name: str, digest_hex: str, predicate: dict[str, Any]) -> bytes:
+def build_payload(
+    *,
+    model_name: str,
+    digest_hex: str,
+    predicate: dict[str, Any],
+    predicate_type: str = C.ATTESTATION_PREDICATE_TYPE,
+) -> bytes:
     """Return the canonical JSON bytes of the Statement naming the model and carrying ``predicate``.
 
     Raises ValueError when in-toto-attestation rejects the Statement or protobuf changed a value.
@@ -39,7 +49,7 @@ def build_payload(*, model_name: str, digest_hex: str, predicate: dict[str, Any]
         digest={"sha256": digest_hex},
         annotations={C.ATTESTATION_DIGEST_ANNOTATION: C.MODEL_DIGEST_DEFINITION},
     )
-    statement = Statement([subject.pb], C.ATTESTATION_PREDICATE_TYPE, predicate)
+    statement = Statement([subject.pb], predicate_type, predicate)
     statement.validate()
     document = json_format.MessageToDict(statement.pb)
     if canonical(document.get("predicate")) != canonical(predicate):
@@ -49,6 +59,17 @@ def build_payload(*, model_name: str, digest_hex: str, predicate: dict[str, Any]
 
 def parse_statement(payload: bytes) -> AttestationPredicate:
     """Read a verified payload as our robustness Statement; ValueError says what is wrong."""
+    name, digest, predicate = read_statement(payload, C.ATTESTATION_PREDICATE_TYPE)
+    return parse_predicate(predicate, name=name, digest=digest)
+
+
+def read_statement(payload: bytes, predicate_type: str) -> tuple[str, str, object]:
+    """Read a verified payload as an in-toto Statement of ``predicate_type`` about one model.
+
+    Returns ``(model name, model digest as sha256:<hex>, predicate)``; ValueError says what is
+    wrong (not strict JSON, not a valid Statement, another statement or predicate type, not
+    exactly one subject carrying our model digest).
+    """
     try:
         document = strict_loads(payload)
     except (ValueError, UnicodeDecodeError) as e:
@@ -62,13 +83,12 @@ def parse_statement(payload: bytes) -> AttestationPredicate:
         raise ValueError(f"payload is not a valid in-toto Statement ({_short(e)})") from e
     if document.get("_type") != C.IN_TOTO_STATEMENT_TYPE:
         raise ValueError(f"statement type is {document.get('_type')!r}, not in-toto Statement v1")
-    if document.get("predicateType") != C.ATTESTATION_PREDICATE_TYPE:
+    if document.get("predicateType") != predicate_type:
         raise ValueError(
-            f"predicate type is {document.get('predicateType')!r}, "
-            f"not {C.ATTESTATION_PREDICATE_TYPE}"
+            f"predicate type is {document.get('predicateType')!r}, not {predicate_type}"
         )
     name, digest = _subject(document.get("subject"))
-    return _predicate(document.get("predicate"), name=name, digest=digest)
+    return name, digest, document.get("predicate")
 
 
 def _subject(subjects: object) -> tuple[str, str]:
@@ -94,7 +114,8 @@ def _subject(subjects: object) -> tuple[str, str]:
     return name, C.MODEL_DIGEST_PREFIX + digest["sha256"]
 
 
-def _predicate(predicate: object, *, name: str, digest: str) -> AttestationPredicate:
+def parse_predicate(predicate: object, *, name: str, digest: str) -> AttestationPredicate:
+    """Read a verified robustness predicate about ``digest``; ValueError says what is wrong."""
     if not isinstance(predicate, dict):
         raise ValueError("statement has no predicate object")
     keys = set(predicate)

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import write_text_atomic
 from kfp_mlsecops.attestation import predicate as P
 from kfp_mlsecops.attestation._json import canonical, strict_loads
 from kfp_mlsecops.attestation._key import KeyEnvelopeSigner
 from kfp_mlsecops.attestation._methods import EnvelopeSigner, signer_for
-from kfp_mlsecops.attestation._statement import build_payload
-from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, SigningError
+from kfp_mlsecops.attestation.statement import sign_statement
+from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.signing import SigningConfig, model_digest
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -107,33 +106,15 @@ def _create(
         P.ATTACK_CONFIG: _json_object(attack_config, "attack_config"),
         P.LIBRARY_VERSIONS: P.library_versions(),
     }
-    try:
-        payload = build_payload(
-            model_name=model_dir.resolve().name,
-            digest_hex=digest.removeprefix(C.MODEL_DIGEST_PREFIX),
-            predicate=predicate,
-        )
-    except ValueError as e:
-        raise InvalidInputError(
-            f"attestation of model '{model_dir}': the Statement is invalid ({e}); check the inputs"
-        ) from e
-    try:
-        document = signer.sign(payload)
-    except MLSecOpsError:
-        raise
-    except Exception as e:  # noqa: BLE001 - any signing failure means no attestation
-        detail = " ".join(f"{type(e).__name__}: {e}".split())[:300]
-        raise SigningError(
-            f"attestation of model '{model_dir}': signing with {signer.describe()} failed "
-            f"({detail}); check the signing inputs"
-        ) from e
-    try:
-        write_text_atomic(target, document.decode("utf-8"))
-    except OSError as e:
-        raise InvalidInputError(
-            f"attestation path '{out_path}': cannot write there ({e.strerror}); pick a writable "
-            "path"
-        ) from e
+    sign_statement(
+        model_name=model_dir.resolve().name,
+        model_digest=digest,
+        predicate_type=C.ATTESTATION_PREDICATE_TYPE,
+        predicate=predicate,
+        signing=signer,
+        out_path=target,
+        what=f"attestation of model '{model_dir}'",
+    )
     return digest
 
 

@@ -7,19 +7,18 @@ nothing unexpected lets an attestation through.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
+from kfp_mlsecops import constants as C
 from kfp_mlsecops.attestation._json import canonical
-from kfp_mlsecops.attestation._methods import EnvelopeVerifier, verifier_for
-from kfp_mlsecops.attestation._statement import parse_statement
+from kfp_mlsecops.attestation._statement import parse_predicate
 from kfp_mlsecops.attestation.predicate import AttestationPredicate
+from kfp_mlsecops.attestation.statement import verify_statement
 from kfp_mlsecops.errors import InvalidInputError, VerificationError
 from kfp_mlsecops.signing import VerificationConfig, resolve_verification
 
 _DO_NOT_DEPLOY = "do not deploy"
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _MAX_REASON = 400
 
 
@@ -51,40 +50,17 @@ def verify_attestation(
             f"cannot be checked: the verification config pins model {pinned}, but "
             f"expected_model_digest is {expected_model_digest!r:.80}",
         )
+    name, predicate = verify_statement(
+        path=path,
+        verification=verification,
+        predicate_type=C.ATTESTATION_PREDICATE_TYPE,
+        expected_model_digest=expected_model_digest,
+        what="attestation",
+    )
     try:
-        verifier = verifier_for(verification)
+        return parse_predicate(predicate, name=name, digest=expected_model_digest)
     except ValueError as e:
         raise _failure(path, str(e)) from e
-    return _verify(verifier, path, expected_model_digest)
-
-
-def _verify(verifier: EnvelopeVerifier, path: Path, expected: object) -> AttestationPredicate:
-    """Verify with any backend; every failure becomes one VerificationError."""
-
-    def fail(reason: str) -> VerificationError:
-        return _failure(path, reason)
-
-    if not isinstance(expected, str) or not _DIGEST.fullmatch(expected):
-        raise fail(f"cannot be checked: expected model digest {expected!r:.80} is not sha256:<hex>")
-    try:
-        document = path.read_bytes()
-    except FileNotFoundError as e:
-        raise fail("does not exist (was the robustness attestation created?)") from e
-    except OSError as e:
-        raise fail(f"cannot be read ({e.strerror})") from e
-    try:
-        payload = verifier.verify(document)
-        predicate = parse_statement(payload)
-    except ValueError as e:
-        raise fail(str(e)) from e
-    except Exception as e:  # fail closed: nothing unexpected may let an attestation through
-        raise fail(f"could not be verified ({type(e).__name__}: {e})") from e
-    if predicate.model_digest != expected:
-        raise fail(
-            f"is about model {predicate.model_digest}, not the signed model {expected} "
-            "(attestation of another model)"
-        )
-    return predicate
 
 
 def _failure(path: Path, reason: str) -> VerificationError:

@@ -1,4 +1,8 @@
-"""``mlsecops attack``: attack a saved model on a raw NPZ and write the figures as JSON."""
+"""``mlsecops attack``: attack a saved model and write the figures as JSON.
+
+On a raw NPZ (``x``, ``y``) it is a stand-alone evaluation tool; with ``--results`` on a
+validate-data split it is the attack-test step (the component's core and results document).
+"""
 
 from __future__ import annotations
 
@@ -96,6 +100,9 @@ def run_attack(
     lower: float = 0.0,
     upper: float = 1.0,
     seed: int = 0,
+    pgd_steps: int = 20,
+    results_path: str | os.PathLike[str] | None = None,
+    report_path: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Attack the model at every epsilon, write the summary JSON (and HTML report), return it.
@@ -103,10 +110,34 @@ def run_attack(
     ``robust_accuracy`` and each ``per_attack`` entry are keyed by the epsilons as written in
     ``epsilons``; ``robust_accuracy`` is the per-sample worst case over the tier's attacks.
     ``results`` holds the full robustness results. Outputs are written atomically.
+
+    Step mode (``results_path`` given): the attack-test step itself. ``data_path`` must be a
+    validate-data split (its range and class count are used, not ``lower``/``upper``) and the
+    component's core writes the results document ``attest`` and ``gate`` read (and the
+    Markdown report at ``report_path``).
     """
     started = time.perf_counter()
     if tier not in C.TIERS:
         raise InvalidInputError(f"--tier {tier!r}: must be one of {', '.join(C.TIERS)}")
+    if results_path is not None:
+        return _run_step(
+            model_path=model_path,
+            data_path=data_path,
+            epsilons=epsilons,
+            tier=tier,
+            json_path=json_path,
+            html_path=html_path,
+            results_path=results_path,
+            report_path=report_path,
+            max_samples=max_samples,
+            batch_size=batch_size,
+            seed=seed,
+            pgd_steps=pgd_steps,
+            progress=progress,
+            started=started,
+        )
+    if report_path is not None:
+        raise InvalidInputError("--report goes with --results (the attack-test step mode)")
     if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
         raise InvalidInputError(f"--lower {lower:g} --upper {upper:g}: need finite lower < upper")
     keys = parse_epsilon_keys(epsilons)
@@ -139,6 +170,59 @@ def run_attack(
                 model, x, y, lower=lower, upper=upper, epsilon=max(v for _, v in keys), seed=seed
             )
         write_text_atomic(html_path, render_html_report(results, examples=examples))
+    write_json_atomic(json_path, doc)
+    return doc
+
+
+def _run_step(
+    *,
+    model_path: str | os.PathLike[str],
+    data_path: str | os.PathLike[str],
+    epsilons: str,
+    tier: str,
+    json_path: str | os.PathLike[str],
+    html_path: str | os.PathLike[str] | None,
+    results_path: str | os.PathLike[str],
+    report_path: str | os.PathLike[str] | None,
+    max_samples: int,
+    batch_size: int,
+    seed: int,
+    pgd_steps: int,
+    progress: Progress | None,
+    started: float,
+) -> dict[str, Any]:
+    """Run the attack-test step on a validate-data split with the component's own core."""
+    from kfp_mlsecops.attacks.html_report import run_attack_report
+    from kfp_mlsecops.attacks.report import run_attack_test
+    from kfp_mlsecops.data.split_io import load_split
+
+    keys = parse_epsilon_keys(epsilons)
+    try:
+        load_split(data_path)
+    except InvalidInputError as e:
+        raise InvalidInputError(
+            f"--data '{data_path}': --results needs a validate-data split ({e})"
+        ) from e
+    if not Path(model_path).exists():
+        raise InvalidInputError(f"--model '{model_path}': not found; pass the model folder")
+    common: dict[str, Any] = {
+        "model_path": model_path,
+        "test_path": data_path,
+        "results_path": results_path,
+        "epsilons": [value for _, value in keys],
+        "tier": tier,
+        "pgd_steps": pgd_steps,
+        "batch_size": batch_size,
+        "max_samples": max_samples,
+        "seed": seed,
+    }
+    report = report_path if report_path is not None else Path(results_path).with_suffix(".md")
+    if html_path is not None:
+        results = run_attack_report(**common, report_md_path=report, html_report_path=html_path)
+    else:
+        results = run_attack_test(**common, report_md_path=report, progress=progress)
+    doc = _summary(results, keys, model_path=model_path, data_path=data_path)
+    doc["wall_time_s"] = round(time.perf_counter() - started, 3)
     write_json_atomic(json_path, doc)
     return doc
 

@@ -1,4 +1,4 @@
-"""The ``mlsecops`` command line: run, attack, sign, verify, compile and submit."""
+"""The ``mlsecops`` command line: run, one command per step, verify, serve, compile, submit."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from kfp_mlsecops.cli.signing_commands import (
     run_sign,
     run_verify,
 )
+from kfp_mlsecops.cli.step_commands import STEP_COMMANDS, add_step_parsers
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError
 from kfp_mlsecops.training.adversarial import ADVERSARIAL_METHODS
 
@@ -126,8 +127,9 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--predictor",
         choices=C.PREDICTORS,
-        help="deploy: KServe's TensorFlow runtime (kserve, default) or our verified predictor, "
-        "which verifies signature and attestation again before serving (verified)",
+        help="deploy: our verified predictor, which verifies signature, attestation and the "
+        "gate's approval again before serving (verified, default), or KServe's TensorFlow "
+        "runtime (kserve: opt-out, nothing re-checks the stored model after deploy)",
     )
     group.add_argument(
         "--pushgateway-url",
@@ -252,6 +254,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-dir", type=Path, default=Path("mlsecops-output"), help="where runs are written"
     )
     run.add_argument("-v", "--verbose", action="store_true", help="stream every task's log")
+    run.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="policy floor YAML (e.g. manifests/policy/prod/policy.yaml); run parameters may "
+        "tighten it, never loosen it (default: the built-in floor, and the run says so)",
+    )
+    run.add_argument(
+        "--approval-key",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="the gate's own ECDSA private key for signing approvals (default: a throwaway pair)",
+    )
+    run.add_argument(
+        "--approval-public-key",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="its public key, which deploy verifies approvals with",
+    )
     signing = run.add_argument_group(
         "signing (default: the key method with a throwaway key pair)",
         "The pipeline is compiled for --signing-method; its options mirror 'mlsecops sign' and "
@@ -295,14 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     attack = sub.add_parser(
         "attack",
-        help="attack a saved model on an NPZ (x, y) and write robust accuracy as JSON",
-        description="Measure robust accuracy of a .keras model or SavedModel folder on raw "
-        "data, per attack and epsilon, plus the worst case and gradient-masking flags. Exit 0 "
+        help="attack a model on an NPZ and write robust accuracy as JSON (attack-test step)",
+        description="Measure robust accuracy of a model folder, .keras model or SavedModel "
+        "folder on data, per attack and epsilon, plus the worst case and gradient-masking flags; "
+        "with --results on a validate-data split it is the attack-test step. Exit 0 "
         "when the evaluation ran (flags are reported, not enforced), 1 on an error, 2 on bad "
         "arguments.",
     )
     attack.add_argument(
-        "--model", type=Path, required=True, help="a .keras file or a SavedModel folder"
+        "--model",
+        type=Path,
+        required=True,
+        help="a model folder (its SavedModel 1/), a .keras file or a SavedModel folder",
     )
     attack.add_argument(
         "--data", type=Path, required=True, help="an .npz with x (2-D, 3-D or 4-D) and y (labels)"
@@ -328,6 +356,14 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--lower", type=_float, default=0.0, help="valid input minimum (0)")
     attack.add_argument("--upper", type=_float, default=1.0, help="valid input maximum (1)")
     attack.add_argument("--seed", type=_non_negative_int, default=0)
+    attack.add_argument("--pgd-steps", type=_positive_int, default=20)
+    step = attack.add_argument_group(
+        "attack-test step mode",
+        "On a validate-data split, write the component's results document (what 'mlsecops "
+        "attest' and 'mlsecops gate' read) with the component's own core.",
+    )
+    step.add_argument("--results", type=Path, default=None, metavar="JSON")
+    step.add_argument("--report", type=Path, default=None, metavar="MD")
 
     comp = sub.add_parser(
         "compile",
@@ -380,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="pipeline parameter (repeatable); values are parsed as YAML scalars",
     )
+    add_step_parsers(sub)
     add_sign_parser(sub)
     add_verify_parser(sub)
     add_serve_parser(sub)
@@ -396,6 +433,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         arguments={**_pipeline_arguments(args), **_signing_arguments(args)},
         private_key=args.private_key if key_method else None,
         public_key=args.public_key if key_method else None,
+        approval_key=args.approval_key,
+        approval_public_key=args.approval_public_key,
+        policy=args.policy,
         signing_method=args.signing_method,
         verbose=args.verbose,
     )
@@ -423,6 +463,9 @@ def _cmd_attack(args: argparse.Namespace) -> int:
             lower=args.lower,
             upper=args.upper,
             seed=args.seed,
+            pgd_steps=args.pgd_steps,
+            results_path=args.results,
+            report_path=args.report,
             progress=bar,
         )
     finally:
@@ -491,6 +534,7 @@ _COMMANDS = {
     "sign": run_sign,
     "verify": run_verify,
     "serve": run_serve,
+    **STEP_COMMANDS,
 }
 
 

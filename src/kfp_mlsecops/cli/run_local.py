@@ -35,6 +35,7 @@ _REPORTS = {
     "robustness attestation": ("attest-robustness", "attestation"),
     "gate decision": ("gate", "decision"),
     "gate report": ("gate", "report"),
+    "signed approval": ("gate", "approval"),
     "InferenceService manifest": ("deploy", "manifest"),
 }
 
@@ -70,6 +71,9 @@ def run_pipeline_locally(
     arguments: dict[str, Any],
     private_key: Path | None = None,
     public_key: Path | None = None,
+    approval_key: Path | None = None,
+    approval_public_key: Path | None = None,
+    policy: Path | None = None,
     signing_method: str = C.SIGNING_METHOD_KEY,
     verbose: bool = False,
     console: TextIO | None = None,
@@ -78,16 +82,23 @@ def run_pipeline_locally(
 
     Key method: without keys a throwaway ECDSA P-256 pair is generated in the run folder. Other
     methods: the pipeline is compiled for ``signing_method`` and ``arguments`` carry its
-    options (paths, ``signer_identity``, ...). Pipeline task output goes to ``pipeline.log``;
+    options (paths, ``signer_identity``, ...). The gate's approval key pair
+    (``approval_key``/``approval_public_key``) is a throwaway pair too when not given.
+    ``policy`` is the policy floor file compiled into the pipeline (None: the built-in default
+    floor, which is said on ``console``). Pipeline task output goes to ``pipeline.log``;
     ``console`` gets one line per task.
     """
     from kfp import local
 
     from kfp_mlsecops.pipelines import make_secure_training
+    from kfp_mlsecops.policy import load_floor
     from kfp_mlsecops.signing import generate_key_pair
 
     console = console or sys.stdout
-    secure_training = make_secure_training(signing_method)
+    floor = load_floor(policy)  # a bad file fails here, before anything runs
+    secure_training = make_secure_training(
+        signing_method, policy_path=str(policy.resolve()) if policy is not None else ""
+    )
     if signing_method != C.SIGNING_METHOD_KEY and (private_key or public_key):
         raise InvalidInputError(
             f"keys: --private-key/--public-key belong to the key method, not {signing_method!r}; "
@@ -97,7 +108,12 @@ def run_pipeline_locally(
         raise InvalidInputError(
             "keys: give both --private-key and --public-key, or neither for a throwaway pair"
         )
-    for key in (private_key, public_key):
+    if (approval_key is None) != (approval_public_key is None):
+        raise InvalidInputError(
+            "approval keys: give both --approval-key and --approval-public-key, or neither for "
+            "a throwaway pair"
+        )
+    for key in (private_key, public_key, approval_key, approval_public_key):
         if key is not None and not key.is_file():
             raise InvalidInputError(f"key file '{key}': not found; check the path")
 
@@ -114,6 +130,21 @@ def run_pipeline_locally(
             "  (demo only: on a cluster the key comes from a Kubernetes Secret)\n"
         )
 
+    if approval_key is None or approval_public_key is None:
+        approval_key = run_dir / "throwaway-keys" / "approval-private-key.pem"
+        approval_public_key = run_dir / "throwaway-keys" / "approval-public-key.pem"
+        generate_key_pair(approval_key, approval_public_key)
+        keys_generated = True
+        console.write(
+            f"Generated a THROWAWAY approval key pair for the gate in {approval_key.parent}\n"
+            "  (demo only: on a cluster it is the Secret mlsecops-approval-key)\n"
+        )
+    console.write(_floor_line(floor, policy))
+    arguments = {
+        **arguments,
+        "approval_key_path": str(approval_key.resolve()),
+        "approval_public_key_path": str(approval_public_key.resolve()),
+    }
     if private_key is not None and public_key is not None:
         arguments = {
             **arguments,
@@ -158,3 +189,18 @@ def run_pipeline_locally(
             except (OSError, ValueError):
                 result.decision = None
     return result
+
+
+def _floor_line(floor: Any, policy: Path | None) -> str:
+    """Say which policy floor applies (and that it is the built-in one when no file was given)."""
+    spec = (
+        f"clean >= {floor.min_clean_accuracy:g}, robust >= {floor.min_robust_accuracy:g} at "
+        f"eps >= {floor.min_robust_epsilon:g} of the input range, tier >= {floor.min_tier}, "
+        f">= {floor.min_samples} samples"
+    )
+    if policy is None:
+        return (
+            f"No --policy given: the BUILT-IN default floor applies ({floor.label}: {spec}); "
+            "run parameters can only tighten it\n"
+        )
+    return f"Policy floor: {floor.label} ({floor.environment}) from {policy}: {spec}\n"

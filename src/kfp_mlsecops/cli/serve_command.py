@@ -1,6 +1,7 @@
-"""``mlsecops serve``: verify a signed model, then serve it with KServe (v1 + v2 REST).
+"""``mlsecops serve``: verify an approved model, then serve it with KServe (v1 + v2 REST).
 
-The model is verified (signature, optional attestation and digest pin) and loaded before any
+The model is verified (signature, attestation, the gate's signed approval against the policy
+floor, optional digest pin) and loaded before any
 port is bound; on failure the command prints one line and exits 1 (2 for verification options
 that do not fit the method), and nothing listens. ``--method`` takes the same three methods and
 options as ``mlsecops verify``; it defaults to ``key``.
@@ -25,8 +26,9 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 _PROG = "mlsecops serve"
 _DESCRIPTION = (
-    "Verify the model's signature (and robustness attestation) on a private copy, load it with "
-    "Keras safe_mode, then serve KServe's v1 (/v1/models/NAME:predict) and v2 "
+    "Verify the model's signature, robustness attestation and the gate's signed approval on a "
+    "private copy, load its servable SavedModel (the one attacked, signed and approved), then "
+    "serve KServe's v1 (/v1/models/NAME:predict) and v2 "
     "(/v2/models/NAME/infer) protocols with mlsecops_* metrics on /metrics. Exits 1 with a "
     "one-line reason, before binding the port, if anything fails to verify."
 )
@@ -36,7 +38,7 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``serve`` subcommand to an argparse subparsers object and return it."""
     parser = subparsers.add_parser(
         "serve",
-        help="verify a signed model, then serve it (KServe v1/v2)",
+        help="verify an approved, signed model, then serve it (KServe v1/v2)",
         description=_DESCRIPTION,
     )
     _add_arguments(parser)
@@ -88,20 +90,35 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--attestation",
         type=Path,
-        default=None,
-        help="DSSE robustness attestation to verify too (signed with the same trust)",
+        required=True,
+        help="the robustness attestation (signed with the same trust as the model)",
     )
-    model.add_argument(
+    approval = parser.add_argument_group(
+        "approval (a signature alone never serves)",
+        "The gate's signed approval for exactly this model, verified with the GATE's public key "
+        "(never the model-signing key); its policy must meet the floor.",
+    )
+    approval.add_argument(
+        "--approval", type=Path, required=True, help="the gate's signed approval (approval.json)"
+    )
+    approval.add_argument(
+        "--approval-public-key",
+        type=Path,
+        required=True,
+        metavar="PEM",
+        help="the gate's approval public key",
+    )
+    approval.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="policy floor (YAML) the approved policy must meet (default: the built-in floor)",
+    )
+    approval.add_argument(
         "--expected-digest",
         default=None,
-        help="also require this model digest (sha256:<hex>), e.g. the one the gate approved",
-    )
-    model.add_argument(
-        "--ignore-path",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="model-relative path excluded when signing (repeatable)",
+        help="also require this model digest (sha256:<hex>), e.g. the one deploy rolled out",
     )
     net = parser.add_argument_group("serving")
     net.add_argument("--name", default="model", help="model name in the URL (default: model)")
@@ -195,8 +212,10 @@ def _policy(args: argparse.Namespace) -> Any:
         identity=args.identity,
         issuer=args.issuer,
         trust_config_path=args.trust_config,
-        ignore_paths=tuple(args.ignore_path),
         attestation_path=args.attestation,
+        approval_path=args.approval,
+        approval_public_key_path=args.approval_public_key,
+        floor_path=args.policy,
         expected_digest=args.expected_digest,
     )
 
@@ -243,7 +262,6 @@ _FLAGS = {
     "trust_config_path": "--trust-config",
     "identity": "--identity",
     "issuer": "--issuer",
-    "ignore_paths": "--ignore-path",
     "expected digest": "--expected-digest",
 }
 

@@ -20,7 +20,17 @@ from typing import Any
 from kfp_mlsecops.constants import SIGNING_METHODS
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, VerificationError
 
-__all__ = ["add_sign_parser", "add_verify_parser", "run_sign", "run_verify"]
+__all__ = [
+    "add_sign_parser",
+    "add_signing_options",
+    "add_trust_options",
+    "add_verify_parser",
+    "error_exit",
+    "run_sign",
+    "run_verify",
+    "signing_config",
+    "verification_config",
+]
 
 # Same values as kfp_mlsecops.cli.main (not imported from there: main imports this module).
 EXIT_OK = 0
@@ -81,6 +91,12 @@ def add_sign_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(parser)
+    add_signing_options(parser)
+    return parser
+
+
+def add_signing_options(parser: argparse.ArgumentParser) -> None:
+    """Add the signing-method options of ``mlsecops sign`` (also used by ``mlsecops attest``)."""
     key = parser.add_argument_group("key and certificate methods")
     key.add_argument("--private-key", type=Path, metavar="PEM", help="ECDSA private key")
     key.add_argument(
@@ -117,7 +133,22 @@ def add_sign_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FILE",
         help="Sigstore ClientTrustConfig JSON (default: the public-good instance)",
     )
-    return parser
+
+
+def signing_config(args: argparse.Namespace) -> Any:
+    """Return the SigningConfig for ``--method`` and the options of :func:`add_signing_options`."""
+    from kfp_mlsecops.signing import SigningConfig
+
+    return SigningConfig.from_method(
+        args.method,
+        private_key_path=args.private_key,
+        password_path=args.password_file,
+        certificate_path=args.certificate,
+        chain_paths=args.chain,
+        identity_token_path=args.identity_token_file,
+        use_ambient_credentials=args.ambient,
+        trust_config_path=args.trust_config,
+    )
 
 
 def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -141,6 +172,25 @@ def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(parser)
+    add_trust_options(parser)
+    parser.add_argument(
+        "--ignore-path",
+        action="append",
+        default=[],
+        metavar="P",
+        help="model-relative path left unsigned at signing (repeatable); every path the "
+        "bundle declares unsigned must be listed",
+    )
+    parser.add_argument(
+        "--expected-digest",
+        metavar="sha256:HEX",
+        help="also require this model digest (as printed by 'mlsecops sign')",
+    )
+    return parser
+
+
+def add_trust_options(parser: argparse.ArgumentParser) -> None:
+    """Add what ``mlsecops verify`` trusts per method (also used by gate and deploy)."""
     parser.add_argument("--public-key", type=Path, metavar="PEM", help="key method: ECDSA key")
     parser.add_argument(
         "--chain",
@@ -160,42 +210,30 @@ def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--trust-config", type=Path, metavar="FILE", help="sigstore method: ClientTrustConfig JSON"
     )
-    parser.add_argument(
-        "--ignore-path",
-        action="append",
-        default=[],
-        metavar="P",
-        help="model-relative path left unsigned at signing (repeatable); every path the "
-        "bundle declares unsigned must be listed",
+
+
+def verification_config(args: argparse.Namespace) -> Any:
+    """Return the VerificationConfig for ``--method`` and :func:`add_trust_options`."""
+    from kfp_mlsecops.signing import VerificationConfig
+
+    return VerificationConfig.from_method(
+        args.method,
+        public_key_path=args.public_key,
+        chain_paths=args.chain,
+        identity=args.identity,
+        issuer=args.issuer,
+        trust_config_path=args.trust_config,
     )
-    parser.add_argument(
-        "--expected-digest",
-        metavar="sha256:HEX",
-        help="also require this model digest (as printed by 'mlsecops sign')",
-    )
-    return parser
 
 
 def run_sign(args: argparse.Namespace) -> int:
     """Run ``mlsecops sign``; return the exit code (prints the digest, or one error line)."""
-    from kfp_mlsecops.signing import SigningConfig
-
     try:
-        config = SigningConfig.from_method(
-            args.method,
-            private_key_path=args.private_key,
-            password_path=args.password_file,
-            certificate_path=args.certificate,
-            chain_paths=args.chain,
-            identity_token_path=args.identity_token_file,
-            use_ambient_credentials=args.ambient,
-            trust_config_path=args.trust_config,
-        )
-        digest = config.sign(args.model, args.signature)
+        digest = signing_config(args).sign(args.model, args.signature)
     except InvalidInputError as e:
-        return _error("sign", "error", e, EXIT_USAGE)
+        return error_exit("sign", "error", e, EXIT_USAGE)
     except MLSecOpsError as e:
-        return _error("sign", "error", e, EXIT_ERROR)
+        return error_exit("sign", "error", e, EXIT_ERROR)
     print(digest)
     print(
         f"mlsecops sign: signed '{args.model}' into '{args.signature}' ({args.method})",
@@ -206,28 +244,19 @@ def run_sign(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Run ``mlsecops verify``; return the exit code (prints the digest, or one error line)."""
-    from kfp_mlsecops.signing import VerificationConfig
-
     try:
         config = (
-            VerificationConfig.from_method(
-                args.method,
-                public_key_path=args.public_key,
-                chain_paths=args.chain,
-                identity=args.identity,
-                issuer=args.issuer,
-                trust_config_path=args.trust_config,
-            )
+            verification_config(args)
             .set_ignore_paths(args.ignore_path)
             .set_expected_digest(args.expected_digest)
         )
         digest = config.verify(args.model, args.signature)
     except InvalidInputError as e:
-        return _error("verify", "error", e, EXIT_USAGE)
+        return error_exit("verify", "error", e, EXIT_USAGE)
     except VerificationError as e:
-        return _error("verify", "BLOCKED", e, EXIT_BLOCKED)
+        return error_exit("verify", "BLOCKED", e, EXIT_BLOCKED)
     except MLSecOpsError as e:
-        return _error("verify", "error", e, EXIT_ERROR)
+        return error_exit("verify", "error", e, EXIT_ERROR)
     print(digest)
     print(f"mlsecops verify: OK: '{args.model}' matches '{args.signature}'", file=sys.stderr)
     return EXIT_OK
@@ -247,7 +276,8 @@ _FLAGS = {
 }
 
 
-def _error(command: str, label: str, error: Exception, code: int) -> int:
+def error_exit(command: str, label: str, error: Exception, code: int) -> int:
+    """Print ``mlsecops COMMAND: LABEL: <one line>`` on stderr and return ``code``."""
     text = " ".join(str(error).split()) or type(error).__name__
     if isinstance(error, InvalidInputError):
         for name, flag in _FLAGS.items():

@@ -35,6 +35,8 @@ class ValidationOutcome:
     """What a successful validation produced (the splits and manifest are on disk)."""
 
     data_digest: str
+    #: Content digest of the test split alone (what attack-test evaluates and the gate binds).
+    test_digest: str
     n_train: int
     n_test: int
     n_classes: int
@@ -254,6 +256,7 @@ def _write_splits(
     _guarded(outputs["manifest"], lambda: write_json_atomic(outputs["manifest"], manifest))
     return ValidationOutcome(
         data_digest=manifest["digest"],
+        test_digest=manifest["splits"]["test"]["digest"],
         n_train=int(train.x.shape[0]),
         n_test=int(test.x.shape[0]),
         n_classes=n_classes,

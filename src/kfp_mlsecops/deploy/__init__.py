@@ -1,8 +1,9 @@
-"""Deploy a blessed model to KServe: name checks, storage URI mapping, manifest, apply.
+"""Deploy an approved model to KServe: name checks, storage URI mapping, manifest, apply.
 
-:func:`run_deploy` re-checks the gate blessing and the model digest, and verifies the model
-signature and the robustness attestation again right before writing or touching the cluster; the
-Kubernetes client is imported only on the apply path. :func:`render_inference_service` renders
+:func:`run_deploy` acts only on the gate's signed approval: right before writing or touching
+the cluster it re-checks the approval, the model digest and layout, the signature and the
+robustness attestation (:func:`kfp_mlsecops.gate.check_release`); the Kubernetes client is
+imported only on the apply path. :func:`render_inference_service` renders
 KServe's TensorFlow runtime; :func:`render_verified_predictor_isvc` the verified predictor
 (``mlsecops serve`` as a custom container, trust chosen with :class:`PredictorTrust`), which
 ``run_deploy(predictor="verified")`` deploys together with its signature ConfigMap.

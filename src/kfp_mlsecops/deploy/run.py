@@ -1,4 +1,4 @@
-"""Deploy a blessed, verified model: re-check blessing and digest, render, dry-run or apply."""
+"""Deploy an approved model: re-check the signed approval and its evidence, render, apply."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from kfp_mlsecops import constants as C
 from kfp_mlsecops._io import write_text_atomic
-from kfp_mlsecops.attestation import verify_attestation
 from kfp_mlsecops.constants import (
     DEPLOY_MODE_APPLY,
     DEPLOY_MODE_DRY_RUN,
@@ -28,8 +28,9 @@ from kfp_mlsecops.deploy.verified_isvc import (
     render_verified_predictor_isvc,
 )
 from kfp_mlsecops.errors import DeploymentError, InvalidInputError, VerificationError
-from kfp_mlsecops.gate import read_blessing
-from kfp_mlsecops.signing import VerificationConfig, model_digest, resolve_verification
+from kfp_mlsecops.gate.release import check_release
+from kfp_mlsecops.policy import load_floor
+from kfp_mlsecops.signing import VerificationConfig, resolve_verification
 
 MODES = (DEPLOY_MODE_DRY_RUN, DEPLOY_MODE_APPLY)
 
@@ -50,43 +51,52 @@ def run_deploy(
     *,
     model_dir: str | os.PathLike[str],
     model_uri: str,
-    decision_path: str | os.PathLike[str],
-    verified_digest: str,
+    approval_path: str | os.PathLike[str],
     signature_path: str | os.PathLike[str],
     attestation_path: str | os.PathLike[str],
     name: str,
     namespace: str,
     mode: str,
     manifest_path: str | os.PathLike[str],
+    floor_path: str | os.PathLike[str] | None = None,
+    approval_public_key_path: str | os.PathLike[str] | None = None,
+    approval_verification: VerificationConfig | None = None,
+    verified_digest: str | None = None,
     kube_api_client: Any = None,
     service_account: str | None = None,
     public_key_path: str | os.PathLike[str] | None = None,
     verification: VerificationConfig | None = None,
-    predictor: str = PREDICTOR_KSERVE,
+    predictor: str = PREDICTOR_VERIFIED,
     predictor_trust: PredictorTrust | None = None,
     predictor_image: str = DEFAULT_PREDICTOR_IMAGE,
 ) -> DeployResult:
     """Deploy ``model_dir`` (served from ``model_uri``) as a KServe InferenceService.
 
-    Order: read the gate blessing (VerificationError unless approved), recompute the model digest
-    and require it to equal both ``verified_digest`` and the blessed digest, render the manifest,
-    then, right before touching anything, verify again the model signature (``signature_path``)
-    and the robustness attestation (``attestation_path``, subject == the blessed digest), both
-    with the same trust: ``verification`` (any signing method) or ``public_key_path`` (key
-    method), exactly one; then write the manifest (``dry-run``) or apply it and write it
-    (``apply``; in-cluster config, then kubeconfig, unless ``kube_api_client`` is given).
-    Nothing is written or applied when a check fails.
-    ``service_account`` (optional) is the account the predictor runs as, e.g. one that carries
-    storage credentials.
+    Nothing is deployed on a signature alone. Right before writing or applying, deploy checks
+    (:func:`~kfp_mlsecops.gate.release.check_release`): the gate's signed approval at
+    ``approval_path`` verifies with the GATE's key (``approval_public_key_path`` or
+    ``approval_verification``, exactly one; never the model-signing key) for exactly the model's
+    recomputed digest; the approved policy meets this environment's floor (``floor_path``, None:
+    the built-in default); the signature and attestation files are the ones the gate approved;
+    both verify again with the model trust (``verification`` or ``public_key_path``, exactly
+    one); and the approved policy holds on the attested and measured numbers.
+    ``verified_digest`` (the gate's output), when given, must equal the model's digest too.
+    Then it writes the manifest (``dry-run``) or applies it and writes it (``apply``;
+    in-cluster config, then kubeconfig, unless ``kube_api_client`` is given). Nothing is written
+    or applied when a check fails.
 
-    ``predictor="kserve"`` renders KServe's TensorFlow runtime; ``"verified"`` renders a ConfigMap
-    ``<name>-signature`` (signature + attestation) and an InferenceService running our verified
-    predictor (``predictor_image``), which verifies both again with ``predictor_trust`` before
-    it reports ready; the manifest file then holds both documents, applied ConfigMap first.
+    ``predictor="verified"`` (the default) renders a ConfigMap ``<name>-signature`` (signature,
+    attestation and approval) and an InferenceService running our verified predictor
+    (``predictor_image``), which verifies all three again with ``predictor_trust`` and the
+    serving namespace's approval key and floor before it reports ready; the manifest then holds
+    both documents, applied ConfigMap first. ``predictor="kserve"`` is the opt-out: KServe's
+    TensorFlow runtime serves whatever is in storage and re-checks nothing after deploy.
+    ``service_account`` (optional) is the account the predictor runs as.
     """
     if mode not in MODES:
         raise InvalidInputError(f"deploy mode {mode!r} is unknown; use one of {', '.join(MODES)}")
     trust = resolve_verification(public_key_path=public_key_path, verification=verification)
+    approval_trust = _approval_trust(approval_public_key_path, approval_verification)
     if predictor not in PREDICTORS:
         raise InvalidInputError(
             f"predictor {predictor!r} is unknown; use one of {', '.join(PREDICTORS)}"
@@ -96,23 +106,21 @@ def run_deploy(
             "predictor_trust is required with predictor='verified' and only then; pass the "
             "signing method (and identity, issuer) the predictor verifies with"
         )
-    blessing = read_blessing(decision_path)
-    try:
-        actual = model_digest(model_dir)
-    except Exception as e:
+    floor = load_floor(floor_path or None)
+    release = check_release(
+        model_dir=model_dir,
+        approval_path=approval_path,
+        signature_path=signature_path,
+        attestation_path=attestation_path,
+        verification=trust,
+        approval_verification=approval_trust,
+        floor=floor,
+    )
+    actual = release.model_digest
+    if verified_digest is not None and verified_digest != actual:
         raise VerificationError(
-            f"model '{model_dir}': cannot recompute its digest ({' '.join(str(e).split())}); "
-            "do not deploy"
-        ) from e
-    if verified_digest != blessing.model_digest:
-        raise VerificationError(
-            f"model '{model_dir}': verified digest {verified_digest!r} differs from the blessed "
-            f"digest {blessing.model_digest}; the inputs come from different runs; do not deploy"
-        )
-    if actual != blessing.model_digest:
-        raise VerificationError(
-            f"model '{model_dir}': its digest is now {actual}, not the blessed "
-            f"{blessing.model_digest}; the model changed after the gate; do not deploy"
+            f"model '{model_dir}': the gate verified digest {verified_digest!r}, but the model's "
+            f"digest is {actual}; the inputs come from different runs; do not deploy"
         )
     storage_uri = storage_uri_for(model_uri)
     if mode == DEPLOY_MODE_APPLY:
@@ -124,19 +132,15 @@ def run_deploy(
         storage_uri=storage_uri,
         model_digest=actual,
         service_account=service_account or None,
-        signature_path=signature_path,
-        attestation_path=attestation_path,
+        evidence={
+            C.SIGNATURE_FILE: signature_path,
+            C.ATTESTATION_FILE: attestation_path,
+            C.APPROVAL_FILE: approval_path,
+        },
         trust=predictor_trust,
         image=predictor_image,
     )
     text = yaml.safe_dump_all(documents, sort_keys=True, default_flow_style=False)
-    _reverify(
-        model_dir=model_dir,
-        digest=blessing.model_digest,
-        signature_path=signature_path,
-        attestation_path=attestation_path,
-        verification=trust,
-    )
     if mode == DEPLOY_MODE_DRY_RUN:
         status = DEPLOY_MODE_DRY_RUN
     else:
@@ -161,6 +165,20 @@ def run_deploy(
     )
 
 
+def _approval_trust(
+    public_key_path: str | os.PathLike[str] | None, verification: VerificationConfig | None
+) -> VerificationConfig:
+    """Return the trust for the gate's approvals: a key path or a config, exactly one."""
+    if (public_key_path is None) == (verification is None):
+        raise InvalidInputError(
+            "pass exactly one of approval_public_key_path and approval_verification (the gate's "
+            "approval key, not the model-signing key)"
+        )
+    if verification is not None:
+        return resolve_verification(verification=verification)
+    return resolve_verification(public_key_path=public_key_path)
+
+
 def _render(
     *,
     predictor: str,
@@ -169,8 +187,7 @@ def _render(
     storage_uri: str,
     model_digest: str,
     service_account: str | None,
-    signature_path: str | os.PathLike[str],
-    attestation_path: str | os.PathLike[str],
+    evidence: dict[str, str | os.PathLike[str]],
     trust: PredictorTrust | None,
     image: str,
 ) -> list[dict[str, Any]]:
@@ -185,12 +202,7 @@ def _render(
         )
         return [isvc]
     signatures = f"{name}-signature"
-    config_map = render_signature_configmap(
-        name=signatures,
-        namespace=namespace,
-        signature_path=signature_path,
-        attestation_path=attestation_path,
-    )
+    config_map = render_signature_configmap(name=signatures, namespace=namespace, files=evidence)
     isvc = render_verified_predictor_isvc(
         name=name,
         namespace=namespace,
@@ -199,34 +211,6 @@ def _render(
         signature_configmap=signatures,
         trust=trust,
         image=image,
-        attestation=True,
         service_account=service_account,
     )
     return [config_map, isvc]
-
-
-def _reverify(
-    *,
-    model_dir: str | os.PathLike[str],
-    digest: str,
-    signature_path: str | os.PathLike[str],
-    attestation_path: str | os.PathLike[str],
-    verification: VerificationConfig,
-) -> None:
-    """Verify the model signature and the attestation again, both bound to the blessed digest."""
-    signed = verification.set_expected_digest(digest).verify(model_dir, signature_path)
-    if signed != digest:  # verify already enforces this; never rely on one check only
-        raise VerificationError(
-            f"model '{model_dir}': the signature covers {signed}, not the blessed {digest}; "
-            "do not deploy"
-        )
-    predicate = verify_attestation(
-        attestation_path=attestation_path,
-        verification=verification,
-        expected_model_digest=digest,
-    )
-    if predicate.model_digest != digest:
-        raise VerificationError(
-            f"attestation '{attestation_path}' is about {predicate.model_digest}, not the blessed "
-            f"{digest}; do not deploy"
-        )

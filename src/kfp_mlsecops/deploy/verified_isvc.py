@@ -2,19 +2,21 @@
 
 The pod runs ``mlsecops serve`` (image built with ``docker build --target predictor``) as
 ``kserve-container`` on port 8080. KServe's storage initializer downloads ``storageUri`` to
-``/mnt/models``; the signature (and optional attestation) come from a ConfigMap
-(:func:`render_signature_configmap`) and the verification material from the ConfigMap that
-:class:`PredictorTrust` names (public key, CA chain or Sigstore trust config). The predictor
-verifies all of it before it reports ready, so a model changed in storage after the gate never
-serves. ``manifests/predictor/`` holds the key variant as kustomize (a test keeps the two
-identical). Nothing here imports ``kfp_mlsecops.serving``: the deploy step renders, the
-predictor image serves.
+``/mnt/models``; the signature, attestation and the gate's signed approval come from a
+ConfigMap (:func:`render_signature_configmap`), the verification material from the ConfigMap
+that :class:`PredictorTrust` names (public key, CA chain or Sigstore trust config), the
+approval public key and the policy floor from the serving namespace's own ConfigMaps. The
+predictor verifies all of it before it reports ready, so a model changed in storage after the
+gate, or one the gate never approved, never serves. ``manifests/predictor/`` holds the key
+variant as kustomize (a test keeps the two identical). Nothing here imports
+``kfp_mlsecops.serving``: the deploy step renders, the predictor image serves.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops.deploy.manifest import API_VERSION, KIND, MANAGED_BY, render_inference_service
 from kfp_mlsecops.deploy.names import validate_namespace
 from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops.policy import POLICY_CONFIGMAP, POLICY_FILE, POLICY_MOUNT
 
 __all__ = [
     "DEFAULT_PREDICTOR_IMAGE",
@@ -48,6 +51,8 @@ _TRUST_VOLUMES = {
     C.SIGNING_METHOD_CERTIFICATE: "verify-chain",
     C.SIGNING_METHOD_SIGSTORE: "verify-trust",
 }
+_APPROVAL_VOLUME = "approval-verify"
+_POLICY_VOLUME = "policy"
 _USER_ID = 10001
 #: A ConfigMap holds at most 1 MiB; signature bundles are a few KiB.
 _MAX_CONFIGMAP_BYTES = 1024 * 1024 - 4096
@@ -170,10 +175,14 @@ def predictor_args(
     *,
     name: str,
     trust: PredictorTrust,
-    attestation: bool = False,
     expected_digest: str | None = None,
 ) -> list[str]:
-    """Return the ``mlsecops serve`` arguments the predictor container runs with."""
+    """Return the ``mlsecops serve`` arguments the predictor container runs with.
+
+    The predictor verifies the model signature, the robustness attestation and the gate's
+    signed approval (with the approval public key from ``APPROVAL_VERIFY_CONFIGMAP``) and
+    re-applies the serving namespace's policy floor (``POLICY_CONFIGMAP``) before it is ready.
+    """
     if not isinstance(trust, PredictorTrust):
         raise InvalidInputError(
             f"trust must be a PredictorTrust (key, certificate or sigstore), got "
@@ -185,6 +194,14 @@ def predictor_args(
         "--signature",
         f"{C.SIGNATURE_MOUNT}/{C.SIGNATURE_FILE}",
         *trust.serve_args(),
+        "--attestation",
+        f"{C.SIGNATURE_MOUNT}/{C.ATTESTATION_FILE}",
+        "--approval",
+        f"{C.SIGNATURE_MOUNT}/{C.APPROVAL_FILE}",
+        "--approval-public-key",
+        f"{C.APPROVAL_VERIFY_MOUNT}/{C.APPROVAL_VERIFY_FILE}",
+        "--policy",
+        f"{POLICY_MOUNT}/{POLICY_FILE}",
         "--name",
         name,
         "--host",
@@ -192,8 +209,6 @@ def predictor_args(
         "--port",
         str(PREDICTOR_PORT),
     ]
-    if attestation:
-        args += ["--attestation", f"{C.SIGNATURE_MOUNT}/{C.ATTESTATION_FILE}"]
     if expected_digest is not None:
         args += ["--expected-digest", expected_digest]
     return args
@@ -208,15 +223,16 @@ def render_verified_predictor_isvc(
     signature_configmap: str,
     trust: PredictorTrust,
     image: str = DEFAULT_PREDICTOR_IMAGE,
-    attestation: bool = False,
     pin_digest: bool = True,
     service_account: str | None = None,
 ) -> dict[str, Any]:
     """Return an InferenceService running the verified predictor (custom ``kserve-container``).
 
-    ``signature_configmap`` must hold ``model.sig`` (and ``attestation.json`` when
-    ``attestation``); see :func:`render_signature_configmap`. ``trust`` says how the signature
-    (and attestation) are verified and which ConfigMap carries the material. With
+    ``signature_configmap`` must hold ``model.sig``, ``attestation.json`` and ``approval.json``;
+    see :func:`render_signature_configmap`. ``trust`` says how the signature and attestation
+    are verified and which ConfigMap carries the material; the approval is verified with the
+    serving namespace's ``APPROVAL_VERIFY_CONFIGMAP`` and its policy against the namespace's
+    ``POLICY_CONFIGMAP`` floor (both must exist there). With
     ``pin_digest`` the predictor also refuses any validly signed model whose digest is not
     ``model_digest``. Names, URI and digest are validated like
     :func:`kfp_mlsecops.deploy.render_inference_service` (InvalidInputError).
@@ -235,10 +251,7 @@ def render_verified_predictor_isvc(
             "registry/name@sha256:<hex>"
         )
     args = predictor_args(
-        name=name,
-        trust=trust,
-        attestation=attestation,
-        expected_digest=model_digest if pin_digest else None,
+        name=name, trust=trust, expected_digest=model_digest if pin_digest else None
     )
     container = {
         "name": PREDICTOR_CONTAINER,
@@ -270,6 +283,8 @@ def render_verified_predictor_isvc(
         "volumeMounts": [
             {"name": "model-signature", "mountPath": C.SIGNATURE_MOUNT, "readOnly": True},
             {"name": trust.volume_name, "mountPath": C.VERIFY_KEY_MOUNT, "readOnly": True},
+            {"name": _APPROVAL_VOLUME, "mountPath": C.APPROVAL_VERIFY_MOUNT, "readOnly": True},
+            {"name": _POLICY_VOLUME, "mountPath": POLICY_MOUNT, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - emptyDir for the private copy
         ],
     }
@@ -279,6 +294,8 @@ def render_verified_predictor_isvc(
         "volumes": [
             {"name": "model-signature", "configMap": {"name": signature_configmap}},
             {"name": trust.volume_name, "configMap": {"name": trust.configmap}},
+            {"name": _APPROVAL_VOLUME, "configMap": {"name": C.APPROVAL_VERIFY_CONFIGMAP}},
+            {"name": _POLICY_VOLUME, "configMap": {"name": POLICY_CONFIGMAP}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}},
         ],
     }
@@ -299,15 +316,15 @@ def render_signature_configmap(
     *,
     name: str,
     namespace: str,
-    signature_path: str | os.PathLike[str],
-    attestation_path: str | os.PathLike[str] | None = None,
+    files: Mapping[str, str | os.PathLike[str]],
 ) -> dict[str, Any]:
-    """Return the ConfigMap holding ``model.sig`` (and ``attestation.json``) for the predictor."""
+    """Return the ConfigMap holding the predictor's evidence files (key -> file to read).
+
+    Deploy passes ``model.sig``, ``attestation.json`` and ``approval.json``.
+    """
     _check_configmap(name, "signature ConfigMap name")
     validate_namespace(namespace)
-    data = {C.SIGNATURE_FILE: _read_text(Path(signature_path), what="signature")}
-    if attestation_path is not None:
-        data[C.ATTESTATION_FILE] = _read_text(Path(attestation_path), what="attestation")
+    data = {key: _read_text(Path(path), what=key) for key, path in files.items()}
     if sum(len(v.encode()) for v in data.values()) > _MAX_CONFIGMAP_BYTES:
         raise InvalidInputError(
             f"signature ConfigMap '{name}': the files exceed a ConfigMap's 1 MiB; mount them "

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
+
+from kfp_mlsecops._io import is_number as is_number  # re-exported: the gate modules import it here
 
 
 def one_line(error: BaseException | str, limit: int = 400) -> str:
@@ -39,8 +40,3 @@ def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ValueError(f"top level is a JSON {type(obj).__name__}, not an object")
     return obj
-
-
-def is_number(value: object) -> bool:
-    """Return True for a finite int/float that is not a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Union
 
-from kfp_mlsecops import constants as c
+from kfp_mlsecops import constants as C
 from kfp_mlsecops.gate._json import one_line
-from kfp_mlsecops.gate.policy import Policy
-from kfp_mlsecops.gate.results import RobustnessResults
+from kfp_mlsecops.policy import Policy
 from kfp_mlsecops.signing import VerificationConfig
 
 #: What a control measured or required: a number, a string (e.g. a digest) or nothing.
@@ -77,7 +76,7 @@ def signature_control(
         return digest, True, f"signature '{signature_path}' verifies against {verification.trusted}"
 
     control = evaluate(
-        c.CONTROL_SIGNATURE,
+        C.CONTROL_SIGNATURE,
         "model files match a signature by the trusted signer",
         "valid signature",
         check,
@@ -85,47 +84,46 @@ def signature_control(
     return control, (verified[0] if control.passed and verified else None)
 
 
-def clean_accuracy_control(
-    results: Callable[[], RobustnessResults], policy: Policy
-) -> ControlResult:
-    """Check clean accuracy against ``policy.min_clean_accuracy``."""
+def clean_accuracy_control(measured: Callable[[], float], policy: Policy) -> ControlResult:
+    """Check the gate's own clean accuracy (re-derived) against ``policy.min_clean_accuracy``."""
 
     def check() -> tuple[Value, bool, str]:
-        measured = results().clean_accuracy
-        passed = measured >= policy.min_clean_accuracy
+        value = measured()
+        passed = value >= policy.min_clean_accuracy
         relation = ">=" if passed else "<"
-        return measured, passed, f"{measured:.4f} {relation} {policy.min_clean_accuracy:.4f}"
+        return value, passed, f"{value:.4f} {relation} {policy.min_clean_accuracy:.4f}"
 
     return evaluate(
-        c.CONTROL_CLEAN_ACCURACY,
-        "accuracy on clean test data meets the policy minimum",
+        C.CONTROL_CLEAN_ACCURACY,
+        "accuracy on clean test data, re-derived by the gate, meets the policy minimum",
         policy.min_clean_accuracy,
         check,
     )
 
 
-def robust_accuracy_control(
-    results: Callable[[], RobustnessResults], policy: Policy
-) -> ControlResult:
-    """Check robust accuracy of the policy's attack and epsilon against its minimum."""
+def robust_accuracy_control(measured: Callable[[], float], policy: Policy) -> ControlResult:
+    """Check robust accuracy at the policy's attack and epsilon against its minimum.
+
+    ``measured`` is the claimed robust accuracy minus every claim the gate disproved.
+    """
 
     def check() -> tuple[Value, bool, str]:
-        measured = results().robust_accuracy(policy.robust_attack, policy.robust_epsilon)
-        passed = measured >= policy.min_robust_accuracy
+        value = measured()
+        passed = value >= policy.min_robust_accuracy
         relation = ">=" if passed else "<"
-        return measured, passed, f"{measured:.4f} {relation} {policy.min_robust_accuracy:.4f}"
+        return value, passed, f"{value:.4f} {relation} {policy.min_robust_accuracy:.4f}"
 
     return evaluate(
-        c.CONTROL_ROBUST_ACCURACY,
-        f"accuracy under {policy.robust_attack} at epsilon {policy.robust_epsilon:g} meets the "
-        "policy minimum",
+        C.CONTROL_ROBUST_ACCURACY,
+        f"accuracy under {policy.robust_attack} at epsilon {policy.robust_epsilon:g} (claims the "
+        "gate did not disprove) meets the policy minimum",
         policy.min_robust_accuracy,
         check,
     )
 
 
 def evidence_binding_control(
-    results: Callable[[], RobustnessResults], verified_digest: str | None
+    results: Callable[[], Any], verified_digest: str | None
 ) -> ControlResult:
     """Check that the robustness results were computed on the verified model."""
 
@@ -148,7 +146,7 @@ def evidence_binding_control(
         return claimed, True, "results name the verified model digest"
 
     return evaluate(
-        c.CONTROL_EVIDENCE_BINDING,
+        C.CONTROL_EVIDENCE_BINDING,
         "robustness results were computed on the verified model (digests equal)",
         verified_digest if verified_digest is not None else "verified model digest",
         check,
@@ -164,20 +162,16 @@ _MASKING_DESCRIPTIONS = {
 }
 
 
-def masking_controls(
-    results: Callable[[], RobustnessResults], policy: Policy
-) -> tuple[ControlResult, ...]:
+def masking_controls(results: Callable[[], Any], policy: Policy) -> tuple[ControlResult, ...]:
     """One control ``masking.<flag>`` per flag in ``MASKING_FLAGS``.
 
     Passes when the flag is not raised; a raised flag fails unless the policy allows it (then the
     control passes, ``waived``). Results without the flag fail the control.
     """
-    return tuple(_masking_control(results, policy, flag_id) for flag_id in c.MASKING_FLAGS)
+    return tuple(_masking_control(results, policy, flag_id) for flag_id in C.MASKING_FLAGS)
 
 
-def _masking_control(
-    results: Callable[[], RobustnessResults], policy: Policy, flag_id: str
-) -> ControlResult:
+def _masking_control(results: Callable[[], Any], policy: Policy, flag_id: str) -> ControlResult:
     allowed = flag_id in policy.allow_masking_flags
     waived: list[bool] = []
 
@@ -198,7 +192,7 @@ def _masking_control(
     description = _MASKING_DESCRIPTIONS.get(flag_id, flag_id)
     policy_text = "allowed by policy" if allowed else "blocks when flagged"
     control = evaluate(
-        f"{c.CONTROL_MASKING_PREFIX}{flag_id}",
+        f"{C.CONTROL_MASKING_PREFIX}{flag_id}",
         f"no gradient masking: {description} ({policy_text})",
         _flag_threshold(results, flag_id),
         check,
@@ -206,7 +200,7 @@ def _masking_control(
     return replace(control, waived=True) if waived and control.passed else control
 
 
-def _flag_threshold(results: Callable[[], RobustnessResults], flag_id: str) -> Value:
+def _flag_threshold(results: Callable[[], Any], flag_id: str) -> Value:
     try:
         return results().masking_flag(flag_id).threshold
     except Exception:  # noqa: BLE001 - the control itself reports why the flag is unusable

@@ -1,13 +1,16 @@
-"""Run the gate: evaluate every control, always write the decision, raise unless blessed."""
+"""Run the gate: evaluate every control, always write the decision, sign an approval or raise."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from kfp_mlsecops._io import markdown_table, write_json_atomic, write_text_atomic
-from kfp_mlsecops.errors import GateRejected, InvalidInputError
+from kfp_mlsecops._io import markdown_table, sha256_file, write_json_atomic, write_text_atomic
+from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError
+from kfp_mlsecops.gate._json import one_line, read_json_object
+from kfp_mlsecops.gate.approval import Approval, FloorRef, check_separate_keys, sign_approval
 from kfp_mlsecops.gate.artifact_controls import model_scan_control, robustness_attestation_control
 from kfp_mlsecops.gate.controls import (
     ControlResult,
@@ -19,9 +22,28 @@ from kfp_mlsecops.gate.controls import (
     signature_control,
 )
 from kfp_mlsecops.gate.decision import Decision, decide
-from kfp_mlsecops.gate.policy import Policy
-from kfp_mlsecops.gate.results import RobustnessResults, load_robustness_document
-from kfp_mlsecops.signing import VerificationConfig, resolve_verification
+from kfp_mlsecops.gate.evidence_controls import (
+    evidence_clean_control,
+    evidence_data_control,
+    evidence_robust_control,
+    model_layout_control,
+    policy_floor_control,
+)
+from kfp_mlsecops.gate.rederive import Rederivation, rederive
+from kfp_mlsecops.policy import (
+    Policy,
+    PolicyFloor,
+    evaluation_violations,
+    load_floor,
+    tighten,
+)
+from kfp_mlsecops.signing import SigningConfig, VerificationConfig, resolve_verification
+
+__all__ = ["render_markdown", "run_gate"]
+
+T = TypeVar("T")
+#: The control recorded when a blessed decision cannot be signed (it then blocks).
+CONTROL_APPROVAL = "approval_signed"
 
 
 def run_gate(
@@ -30,48 +52,145 @@ def run_gate(
     signature_path: str | os.PathLike[str],
     results_path: str | os.PathLike[str],
     attestation_path: str | os.PathLike[str] | None,
+    test_data_path: str | os.PathLike[str],
+    test_data_digest: str,
     policy: Policy,
+    floor_path: str | os.PathLike[str] | None,
+    approval_signing: SigningConfig,
+    approval_path: str | os.PathLike[str],
     decision_json_path: str | os.PathLike[str],
     decision_md_path: str | os.PathLike[str],
     public_key_path: str | os.PathLike[str] | None = None,
     verification: VerificationConfig | None = None,
+    gate_seed: int | None = None,
 ) -> Decision:
-    """Evaluate all controls, write the decision JSON and Markdown, return the approved Decision.
+    """Evaluate all controls, write the decision, sign the approval when blessed, else raise.
 
-    Trust is ``verification`` (a :class:`~kfp_mlsecops.signing.VerificationConfig` for the key,
-    certificate or sigstore method) or, for the key method, just ``public_key_path``; exactly one.
-    Controls: ``signature`` (the model verifies), ``clean_accuracy``, ``robust_accuracy`` (the
-    policy's attack and epsilon), ``evidence_binding`` (the results name the verified digest),
-    ``robustness_attestation`` (the signed attestation at ``attestation_path`` verifies with the
-    same trust, its subject is the verified digest and it attests exactly the results read here;
-    None or a missing file fails), ``model_scan`` (no code-carrying content in the model files)
-    and one ``masking.<flag>`` per gradient-masking flag (a raised flag blocks unless the
-    policy's ``allow_masking_flags`` lists it; results without the flags fail these controls).
-    A control that cannot be evaluated fails with its reason; the others still run. Both reports
-    are always written; then GateRejected is raised unless every control passed.
+    Trust is ``verification`` (any signing method) or, for the key method, ``public_key_path``;
+    exactly one. ``test_data_path`` is validate-data's test split and ``test_data_digest`` the
+    digest validate-data output for it. ``policy`` holds the run's thresholds; the floor at
+    ``floor_path`` (None or "": the built-in default floor) may only tighten them. Controls, in
+    order: ``model_layout``, ``signature``, ``model_scan``, ``robustness_attestation``,
+    ``evidence_binding``, ``evidence.data``, ``policy_floor``, ``evidence.clean``,
+    ``evidence.robust`` (the gate's re-derivation, see :mod:`.rederive`), ``clean_accuracy`` and
+    ``robust_accuracy`` (on the re-derived numbers) and one ``masking.<flag>`` per flag. A
+    control that cannot be evaluated fails with its reason; the others still run. When every
+    control passed, the approval (:mod:`.approval`) is signed with ``approval_signing`` (the
+    gate's own key, never the model-signing key) and written to ``approval_path``. Both reports
+    are always written; then GateRejected is raised unless the model was approved and signed.
+    ``gate_seed`` fixes the re-derivation sample (default: a fresh random seed, recorded).
     """
     if not isinstance(policy, Policy):
         raise InvalidInputError(f"policy must be a gate Policy, got {type(policy).__name__}")
+    if not isinstance(approval_signing, SigningConfig):
+        raise InvalidInputError("approval_signing must be a SigningConfig (the gate's own key)")
     trust = resolve_verification(public_key_path=public_key_path, verification=verification)
+    layout = model_layout_control(model_dir)
     signature, digest = signature_control(
         model_dir=model_dir, signature_path=signature_path, verification=trust
     )
-    results, raw_results = _results_loader(results_path)
+    scan = model_scan_control(model_dir)
+    results = _once(lambda: _read_results(results_path))
+    split = _once(lambda: _read_split(test_data_path))
+    floor = _once(lambda: load_floor(floor_path or None))
+    tightened = _once(
+        lambda: tighten(policy, floor(), input_range=(split()[0].lower, split()[0].upper))
+    )
+    effective = _attempt(lambda: tightened().policy) or policy
+
+    def violations() -> tuple[str, ...]:
+        doc = results()[0]
+        return evaluation_violations(
+            floor(),
+            tier=doc.tier,
+            attack_params=doc.attack_params(),
+            n_samples=doc.n_samples,
+            epsilons=doc.epsilons,
+            robust_epsilon=effective.robust_epsilon,
+            robust_attack=effective.robust_attack,
+        )
+
+    data = evidence_data_control(
+        split_digest=lambda: split()[1],
+        expected=test_data_digest,
+        results=lambda: results()[0],
+        split_range=lambda: (split()[0].lower, split()[0].upper),
+    )
+    floor_control = policy_floor_control(
+        floor=floor, violations=violations, notes=lambda: tightened().notes
+    )
+    prerequisites = (layout, signature, scan, data, floor_control)
+
+    def rederived() -> Rederivation:
+        evidence, data_split = results()[0], split()[0]  # unusable inputs: their own reason
+        blocking = [ctl.id for ctl in prerequisites if not ctl.passed]
+        if blocking:
+            raise InvalidInputError(f"not re-derived: {', '.join(blocking)} did not pass")
+        return rederive(
+            model_dir=model_dir,
+            split=data_split,
+            results=evidence,
+            policy=effective,
+            evidence=floor().evidence,
+            seed=gate_seed,
+        )
+
+    rederivation = _once(rederived)
     controls = (
+        layout,
         signature,
-        clean_accuracy_control(results, policy),
-        robust_accuracy_control(results, policy),
-        evidence_binding_control(results, digest),
+        scan,
         robustness_attestation_control(
             attestation_path=attestation_path,
             verification=trust,
             verified_digest=digest,
-            raw_results=raw_results,
+            raw_results=lambda: results()[1],
         ),
-        model_scan_control(model_dir),
-        *masking_controls(results, policy),
+        evidence_binding_control(lambda: results()[0], digest),
+        data,
+        floor_control,
+        evidence_clean_control(rederivation),
+        evidence_robust_control(rederivation),
+        clean_accuracy_control(lambda: rederivation().clean_accuracy, effective),
+        robust_accuracy_control(lambda: rederivation().robust_accuracy, effective),
+        *masking_controls(lambda: results()[0], effective),
     )
-    decision = decide(controls, model_digest=digest, policy=policy)
+    loaded_floor = _attempt(floor)
+    record = _attempt(rederivation)
+    decision = decide(
+        controls,
+        model_digest=digest,
+        policy=effective,
+        run_policy=policy,
+        floor=None if loaded_floor is None else _floor_ref(loaded_floor),
+        notes=tuple(_attempt(lambda: tightened().notes) or ()),
+        rederivation=None if record is None else record.to_dict(),
+    )
+    if decision.blessed and digest is not None and record is not None:
+        decision = _sign(
+            decision,
+            approval=lambda: Approval(
+                model_digest=digest,
+                model_name=Path(model_dir).resolve().name,
+                policy=effective,
+                floor=_floor_ref(floor()),
+                evidence={
+                    "results": _file_digest(results_path),
+                    "attestation": _file_digest(attestation_path),
+                    "signature": _file_digest(signature_path),
+                    "test_data": split()[1],
+                },
+                measured={
+                    "clean_accuracy": record.clean_accuracy,
+                    "robust_accuracy": record.robust_accuracy,
+                },
+                controls=tuple(ctl.id for ctl in decision.controls),
+                rederivation=record.to_dict(),
+            ),
+            signing=approval_signing,
+            trust=trust,
+            approval_path=approval_path,
+        )
     write_json_atomic(decision_json_path, decision.to_dict())
     write_text_atomic(decision_md_path, render_markdown(decision))
     if not decision.blessed:
@@ -83,23 +202,96 @@ def run_gate(
     return decision
 
 
-def _results_loader(
-    path: str | os.PathLike[str],
-) -> tuple[Callable[[], RobustnessResults], Callable[[], dict[str, Any]]]:
-    """Read the results once (validated and raw); dependent controls re-raise the load error."""
+def _sign(
+    decision: Decision,
+    *,
+    approval: Callable[[], Approval],
+    signing: SigningConfig,
+    trust: VerificationConfig,
+    approval_path: str | os.PathLike[str],
+) -> Decision:
+    """Sign the approval; a failure blocks the decision with a failed ``approval_signed``."""
     try:
-        loaded: tuple[RobustnessResults, dict[str, Any]] | Exception = load_robustness_document(
-            path
+        check_separate_keys(signing.public_key_pem(), trust.public_key_pem())
+        sign_approval(approval(), signing=signing, out_path=approval_path)
+    except MLSecOpsError as e:
+        return decision.blocked_by(
+            ControlResult(
+                CONTROL_APPROVAL,
+                "the gate signed its approval with its own key",
+                None,
+                "signed approval",
+                False,
+                one_line(e),
+            )
         )
-    except Exception as e:  # noqa: BLE001 - every dependent control fails with this reason
-        loaded = e
+    return decision
 
-    def both() -> tuple[RobustnessResults, dict[str, Any]]:
-        if isinstance(loaded, Exception):
-            raise loaded
-        return loaded
 
-    return (lambda: both()[0]), (lambda: both()[1])
+def _floor_ref(floor: PolicyFloor) -> FloorRef:
+    return FloorRef(
+        name=floor.name,
+        environment=floor.environment,
+        version=floor.version,
+        digest=floor.digest,
+        source=floor.source,
+    )
+
+
+def _file_digest(path: str | os.PathLike[str] | None) -> str:
+    if path is None or not str(path):
+        raise InvalidInputError("an evidence file is missing; nothing to approve")
+    return "sha256:" + sha256_file(path)
+
+
+def _read_results(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
+    """Read the results once: the typed document and the raw object it came from."""
+    from kfp_mlsecops.attacks.results import RobustnessResults
+
+    where = f"robustness results '{path}'"
+    try:
+        raw = read_json_object(path)
+    except FileNotFoundError as e:
+        raise InvalidInputError(f"{where} do not exist; run the attack-test step first") from e
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise InvalidInputError(f"{where} are unreadable ({one_line(e)})") from e
+    try:
+        return RobustnessResults.from_dict(raw), raw
+    except (ValueError, MLSecOpsError) as e:
+        raise InvalidInputError(f"{where}: {one_line(e)}; fix the attack-test output") from e
+
+
+def _read_split(path: str | os.PathLike[str]) -> tuple[Any, str]:
+    from kfp_mlsecops.data.manifest import split_digest
+    from kfp_mlsecops.data.split_io import load_split
+
+    split = load_split(path)
+    return split, split_digest(split)
+
+
+def _once(compute: Callable[[], T]) -> Callable[[], T]:
+    """Compute on first call; every later call returns the value or re-raises the same error."""
+    box: list[Any] = []
+
+    def get() -> T:
+        if not box:
+            try:
+                box.append((True, compute()))
+            except Exception as e:  # noqa: BLE001 - each dependent control fails with this
+                box.append((False, e))
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+    return get
+
+
+def _attempt(get: Callable[[], T]) -> T | None:
+    try:
+        return get()
+    except Exception:  # noqa: BLE001 - the controls that depend on it report why
+        return None
 
 
 def _cell(value: Value) -> Value:
@@ -107,9 +299,15 @@ def _cell(value: Value) -> Value:
 
 
 def render_markdown(decision: Decision) -> str:
-    """Return the decision as Markdown: a verdict line, the controls table, failure reasons."""
+    """Return the decision as Markdown: verdict, floor, controls table, failure reasons."""
     verdict = "APPROVED" if decision.blessed else "BLOCKED"
     digest = f"`{decision.model_digest}`" if decision.model_digest else "not verified"
+    floor = (
+        f"{decision.floor.name} v{decision.floor.version} ({decision.floor.environment}, "
+        f"`{decision.floor.digest}`, from {decision.floor.source})"
+        if decision.floor
+        else "not loaded"
+    )
     rows = [
         (ctl.id, ctl.description, _cell(ctl.measured), _cell(ctl.threshold), _passed(ctl))
         for ctl in decision.controls
@@ -119,11 +317,15 @@ def render_markdown(decision: Decision) -> str:
         "",
         f"Model digest: {digest}",
         "",
+        f"Policy floor: {floor}",
+        "",
         "Gradient-masking flags allowed by the policy: "
         + (", ".join(f"`{f}`" for f in decision.policy.allow_masking_flags) or "none"),
         "",
-        markdown_table(("id", "description", "measured", "threshold", "passed"), rows),
     ]
+    if decision.notes:
+        lines += ["Tightened by the floor:", "", *(f"- {note}" for note in decision.notes), ""]
+    lines.append(markdown_table(("id", "description", "measured", "threshold", "passed"), rows))
     if decision.failed or not decision.blessed:
         lines += ["## Why blocked", ""]
         lines += [f"- `{ctl.id}`: {ctl.detail}" for ctl in decision.failed] or [

@@ -93,15 +93,13 @@ def validation_report_samples(path: PathArg) -> list[Sample]:
 def robustness_samples(path: PathArg) -> list[Sample]:
     """Return samples from robustness results (``ROBUSTNESS_SCHEMA``, written by attack_test).
 
-    The file is read with the gate's strict reader. ``mlsecops_clean_accuracy`` and
+    The file is read with the results document's strict reader. ``mlsecops_clean_accuracy`` and
     ``mlsecops_robust_accuracy{attack,epsilon}`` for every attack and the ``worst_case`` rows;
     ``mlsecops_gradient_masking_flagged{flag}`` for each masking diagnostic the results carry.
     """
-    # Imported here: the gate package loads model-signing (~1 s), which a step that never pushes
-    # robustness metrics should not pay for.
-    from kfp_mlsecops.gate import load_robustness_results
+    from kfp_mlsecops.attacks.results import RobustnessResults
 
-    results = load_robustness_results(path)
+    results = RobustnessResults.read(path)
     samples = [Sample(n.CLEAN_ACCURACY, results.clean_accuracy)]
     seen: set[tuple[str, str]] = set()
     for row in (*results.attacks, *results.worst_case):

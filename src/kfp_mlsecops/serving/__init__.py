@@ -1,4 +1,4 @@
-"""Serve a model only after it verified: signature, attestation, safe load, runtime signals.
+"""Serve a model only after it verified: signature, attestation, approval, safe load, signals.
 
 Cheap to import (no KServe, no TensorFlow): :class:`VerifiedPredictor` and :func:`serve` need the
 ``serving`` extra (KServe) and are imported on first use. Metric names live in
@@ -16,13 +16,7 @@ from kfp_mlsecops.serving.metrics import ServingMetrics
 from kfp_mlsecops.serving.policy import policy_for_method
 from kfp_mlsecops.serving.request_guard import DEFAULT_MAX_REQUEST_BYTES
 from kfp_mlsecops.serving.runtime import MonitorSettings, VerifiedModelRuntime
-from kfp_mlsecops.serving.verification import (
-    AttestationVerifier,
-    ConfigAttestationVerifier,
-    ModelVerifier,
-    VerificationPolicy,
-    stage_verified_model,
-)
+from kfp_mlsecops.serving.verification import VerificationPolicy, stage_verified_model
 from kfp_mlsecops.training.reference_stats import (
     ReferenceStats,
     compute_reference_stats,
@@ -37,11 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
-    "AttestationVerifier",
-    "ConfigAttestationVerifier",
     "DriftMonitor",
     "FeatureSqueezer",
-    "ModelVerifier",
     "MonitorSettings",
     "ReferenceStats",
     "ServingMetrics",

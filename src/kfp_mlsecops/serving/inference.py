@@ -1,4 +1,4 @@
-"""Load a verified Keras model for serving: safe_mode load, compiled predict, sanity probe."""
+"""Load a verified model for serving: its servable SavedModel, a predict function, a probe."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -40,23 +39,25 @@ class LoadedModel:
 def load_for_serving(
     model_dir: str | os.PathLike[str], *, threads: int | None = DEFAULT_THREADS
 ) -> LoadedModel:
-    """Load ``model.keras`` (safe_mode) and ``provenance.json`` from a (verified) model dir.
+    """Load the servable SavedModel ``1/`` and ``provenance.json`` from a (verified) model dir.
 
-    The predict function is one traced TensorFlow function over float32 batches of any size.
+    The layout is checked first (:func:`kfp_mlsecops.servable.check_layout`), so what is served
+    is the SavedModel that was attacked, signed and approved, and nothing else in the folder.
+    The predict function calls the serving signature on float32 batches of any size.
     A probe batch must give finite probability vectors, else InvalidInputError. ``threads`` sets
     TensorFlow's intra- and inter-op thread pools (None keeps TensorFlow's default of one per
     core); it only takes effect if TensorFlow has not run an operation yet in this process.
     """
     if threads is not None:
         _set_threads(threads)
-    from kfp_mlsecops.training import load_model
+    from kfp_mlsecops.servable import load_servable
 
     folder = Path(model_dir)
-    model = load_model(folder)
+    model = load_servable(folder)
     lower, upper = _input_range(folder / C.PROVENANCE_FILE)
-    shape = tuple(int(d) for d in model.input_shape[1:])
+    shape = model.input_shape
     spec = InputSpec(shape=shape, lower=lower, upper=upper)
-    predict = _compiled_predict(model, shape)
+    predict = model.predict
     probe = np.full((2, *shape), (lower + upper) / 2, dtype=np.float32)
     try:
         out = predict(probe)
@@ -94,19 +95,6 @@ def _set_threads(threads: int) -> None:
                 "instead of %d thread(s)",
                 threads,
             )
-
-
-def _compiled_predict(model: Any, shape: tuple[int, ...]) -> Predict:
-    import tensorflow as tf
-
-    spec = tf.TensorSpec((None, *shape), tf.float32, name=C.SERVING_INPUT_NAME)
-    # A concrete function skips tf.function's per-call signature matching (~0.15 ms per call).
-    forward = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        return np.asarray(forward(tf.constant(batch, dtype=tf.float32)))
-
-    return predict
 
 
 def _input_range(path: Path) -> tuple[float, float]:

@@ -2,7 +2,8 @@
 
 :class:`VerifiedModelRuntime` is what the KServe adapter (:mod:`.predictor`) wraps; it is usable
 and testable on its own. It is ``ready`` only after :meth:`~VerifiedModelRuntime.load` verified
-the signature (and attestation), loaded the model with ``safe_mode`` and probed it.
+the signature, the attestation and the gate's approval, loaded the servable SavedModel and
+probed it.
 """
 
 from __future__ import annotations

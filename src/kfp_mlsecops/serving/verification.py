@@ -1,13 +1,13 @@
-"""Verify a model before serving it: signature always, robustness attestation when given.
+"""Verify a model before serving it: signature, attestation AND the gate's signed approval.
 
-The model, signature and attestation are first copied into a private (0700) temporary folder and
-the *copy* is verified and then loaded, so bytes changed in storage after the check can never be
-the bytes served. Verifiers are objects with a ``verify`` method, so any trust policy plugs in:
-a ``kfp_mlsecops.signing.VerificationConfig`` (any method: key, certificate, Sigstore) for the
-model and :class:`ConfigAttestationVerifier` with the same config for the attestation;
-:func:`~kfp_mlsecops.serving.policy.policy_for_method` builds both from the ``mlsecops serve``
-options. Everything fails closed: any exception is a VerificationError and the
-model is not served.
+The model folder and the three evidence files are first copied into a private (0700) temporary
+folder and the *copies* are checked and then loaded, so bytes changed in storage after the
+check can never be the bytes served. The checks are exactly deploy's
+(:func:`kfp_mlsecops.gate.check_release`): the approval verifies with the gate's key for the
+model's digest, the approved policy meets the serving namespace's floor, the evidence files are
+the approved ones, the signature and attestation verify with the model trust, and the approved
+policy holds on the attested numbers. A valid signature alone never serves. Everything fails
+closed: any exception is a VerificationError and the model is not served.
 """
 
 from __future__ import annotations
@@ -19,77 +19,36 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TypeVar
 
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, VerificationError
+from kfp_mlsecops.policy import PolicyFloor
 from kfp_mlsecops.signing import VerificationConfig
 
-__all__ = [
-    "AttestationVerifier",
-    "ConfigAttestationVerifier",
-    "ModelVerifier",
-    "StagedModel",
-    "VerificationPolicy",
-    "stage_verified_model",
-]
+__all__ = ["StagedModel", "VerificationPolicy", "stage_verified_model"]
 
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+T = TypeVar("T")
 _DO_NOT_SERVE = "not serving it"
-
-
-@runtime_checkable
-class ModelVerifier(Protocol):
-    """Verifies a model directory against a signature; returns the digest or raises."""
-
-    def verify(self, model_dir: Path, signature_path: Path) -> str:
-        """Return the verified ``sha256:<hex>`` digest; raise VerificationError otherwise."""
-        ...
-
-
-@runtime_checkable
-class AttestationVerifier(Protocol):
-    """Verifies a robustness attestation bound to a model digest; returns None or raises."""
-
-    def verify(self, attestation_path: Path, model_digest: str) -> None:
-        """Raise VerificationError unless the attestation is valid for ``model_digest``."""
-        ...
-
-
-@dataclass(frozen=True)
-class ConfigAttestationVerifier:
-    """Robustness attestation check with the trust of a signing ``VerificationConfig``.
-
-    Any method: the attestation must be signed with the same method and pass the same trust
-    policy (public key; CA chain + identity; or Sigstore identity + issuer) as the model.
-    """
-
-    verification: VerificationConfig
-
-    def verify(self, attestation_path: Path, model_digest: str) -> None:
-        """Verify with ``kfp_mlsecops.attestation.verify_attestation`` (imported lazily)."""
-        from kfp_mlsecops.attestation import verify_attestation
-
-        result = verify_attestation(
-            attestation_path=attestation_path,
-            verification=self.verification,
-            expected_model_digest=model_digest,
-        )
-        if result is False:  # a verifier must raise; a bare False is still a failure
-            raise VerificationError(
-                f"attestation '{attestation_path}': did not verify for {model_digest}"
-            )
 
 
 @dataclass(frozen=True)
 class VerificationPolicy:
-    """What must verify before a model is served."""
+    """What must verify before a model is served.
+
+    ``verification`` trusts the model signer (signature and attestation);
+    ``approval_verification`` trusts the gate (the approval), never the same key; ``floor`` is
+    the serving namespace's policy floor the approved policy must meet.
+    """
 
     signature_path: Path
-    verifier: ModelVerifier
-    attestation_path: Path | None = None
-    attestation_verifier: AttestationVerifier | None = None
-    #: When set, a validly signed model with any other digest is refused too (a signing key
-    #: signs many models; this pins the one the gate approved).
+    attestation_path: Path
+    approval_path: Path
+    verification: VerificationConfig
+    approval_verification: VerificationConfig
+    floor: PolicyFloor
+    #: When set, a model approved and signed under any other digest is refused too (a key signs
+    #: many models; this pins the one deploy rolled out).
     expected_digest: str | None = None
 
     def __post_init__(self) -> None:
@@ -100,22 +59,11 @@ class VerificationPolicy:
             raise InvalidInputError(
                 f"expected digest {self.expected_digest!r} is not sha256:<64 lowercase hex>"
             )
-        if not isinstance(self.verifier, ModelVerifier):
-            raise InvalidInputError(
-                "verification policy: verifier must have verify(model_dir, signature_path)"
-            )
-        if (self.attestation_path is None) != (self.attestation_verifier is None):
-            raise InvalidInputError(
-                "verification policy: give both attestation_path and attestation_verifier, "
-                "or neither"
-            )
-        if self.attestation_verifier is not None and not isinstance(
-            self.attestation_verifier, AttestationVerifier
-        ):
-            raise InvalidInputError(
-                "verification policy: attestation_verifier must have "
-                "verify(attestation_path, model_digest)"
-            )
+        for name in ("verification", "approval_verification"):
+            if not isinstance(getattr(self, name), VerificationConfig):
+                raise InvalidInputError(f"verification policy: {name} must be a VerificationConfig")
+        if not isinstance(self.floor, PolicyFloor):
+            raise InvalidInputError("verification policy: floor must be a PolicyFloor")
 
 
 @dataclass(frozen=True)
@@ -135,10 +83,10 @@ class StagedModel:
 def stage_verified_model(
     model_dir: str | os.PathLike[str], policy: VerificationPolicy
 ) -> StagedModel:
-    """Copy the model and evidence to a private folder, verify the copy, return it.
+    """Copy the model and evidence to a private folder, check the copies, return them.
 
-    The whole folder is copied (paths the verifier may ignore too). Raises VerificationError on
-    any failure; nothing is left behind.
+    The whole folder is copied (anything extra fails the layout check). Raises
+    VerificationError on any failure; nothing is left behind.
     """
     source = Path(model_dir)
     root = Path(tempfile.mkdtemp(prefix="mlsecops-predictor-")).resolve()
@@ -151,6 +99,8 @@ def stage_verified_model(
 
 
 def _stage(source: Path, policy: VerificationPolicy, root: Path) -> StagedModel:
+    from kfp_mlsecops.gate.release import check_release
+
     if not source.is_dir():
         raise VerificationError(
             f"model '{source}': not a directory; pass the signed model folder, {_DO_NOT_SERVE}"
@@ -162,31 +112,32 @@ def _stage(source: Path, policy: VerificationPolicy, root: Path) -> StagedModel:
         raise VerificationError(
             f"model '{source}': cannot be copied for verification ({_short(e)}), {_DO_NOT_SERVE}"
         ) from e
-    signature = _copy_file(policy.signature_path, root / "signature", what="signature")
-    digest = _run(
-        lambda: policy.verifier.verify(copy, signature),
-        copy=copy,
-        source=source,
-        evidence=(signature, policy.signature_path),
-    )
-    if not isinstance(digest, str) or not _DIGEST_RE.fullmatch(digest):
-        raise VerificationError(
-            f"model '{source}': the verifier returned {str(digest)[:80]!r}, not a sha256 digest; "
-            f"{_DO_NOT_SERVE}"
+    copies = {
+        what: (_copy_file(given, root / what, what=what), given)
+        for what, given in (
+            ("signature", policy.signature_path),
+            ("attestation", policy.attestation_path),
+            ("approval", policy.approval_path),
         )
+    }
+    release = _run(
+        lambda: check_release(
+            model_dir=copy,
+            approval_path=copies["approval"][0],
+            signature_path=copies["signature"][0],
+            attestation_path=copies["attestation"][0],
+            verification=policy.verification,
+            approval_verification=policy.approval_verification,
+            floor=policy.floor,
+        ),
+        replacements=[(copy, source), *copies.values()],
+        source=source,
+    )
+    digest = release.model_digest
     if policy.expected_digest is not None and digest != policy.expected_digest:
         raise VerificationError(
-            f"model '{source}': signature verifies, but for digest {digest}, not the expected "
-            f"{policy.expected_digest} (another signed model was swapped in); {_DO_NOT_SERVE}"
-        )
-    if policy.attestation_path is not None and policy.attestation_verifier is not None:
-        verifier = policy.attestation_verifier
-        attestation = _copy_file(policy.attestation_path, root / "attestation", what="attestation")
-        _run(
-            lambda: verifier.verify(attestation, digest),
-            copy=copy,
-            source=source,
-            evidence=(attestation, policy.attestation_path),
+            f"model '{source}': approved and signed, but digest {digest} is not the expected "
+            f"{policy.expected_digest} (another approved model was swapped in); {_DO_NOT_SERVE}"
         )
     return StagedModel(path=copy, digest=digest, source=source, _root=root)
 
@@ -203,16 +154,16 @@ def _copy_file(path: Path, target: Path, *, what: str) -> Path:
     return target
 
 
-def _run(
-    check: Callable[[], object], *, copy: Path, source: Path, evidence: tuple[Path, Path]
-) -> object:
-    """Run a verifier; name the user's paths (not the private copies) in any error."""
+def _run(check: Callable[[], T], *, replacements: list[tuple[Path, Path]], source: Path) -> T:
+    """Run the checks; name the user's paths (not the private copies) in any error."""
 
     def readable(message: str) -> str:
-        return message.replace(str(copy), str(source)).replace(str(evidence[0]), str(evidence[1]))
+        for private, given in replacements:
+            message = message.replace(str(private), str(given))
+        return message.replace("do not deploy", _DO_NOT_SERVE)
 
     try:
-        result = check()
+        return check()
     except MLSecOpsError as e:
         raise VerificationError(readable(_short(e))) from e
     except Exception as e:  # noqa: BLE001 - fail closed: nothing unexpected may pass
@@ -220,14 +171,8 @@ def _run(
             f"model '{source}': verification failed unexpectedly ({readable(_short(e))}); "
             f"{_DO_NOT_SERVE}"
         ) from e
-    if result is False:  # a verifier must raise; a bare False is still a failure
-        raise VerificationError(
-            f"model '{source}': '{evidence[1]}' did not verify (the verifier returned False); "
-            f"{_DO_NOT_SERVE}"
-        )
-    return result
 
 
 def _short(error: BaseException) -> str:
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text[:400]
+    return text[:600]

@@ -184,6 +184,24 @@ class SigningConfig:
             "no signing method configured; call use_key, use_certificate or use_sigstore"
         )
 
+    def public_key_pem(self) -> bytes | None:
+        """Return the PEM public key of the key method's private key; None for other methods.
+
+        Used for separation-of-duties checks. Raises SigningError for an unusable key.
+        """
+        if not isinstance(self.signer, KeySigner):
+            return None
+        from cryptography.hazmat.primitives import serialization
+
+        from kfp_mlsecops.signing.keys import load_signing_key, read_password
+
+        key = load_signing_key(
+            self.signer.private_key_path, read_password(self.signer.password_path)
+        )
+        return key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
     def sign(self, model_dir: PathArg, signature_path: PathArg) -> str:
         """Sign every file of ``model_dir`` into ``signature_path``; return the model digest.
 

@@ -94,6 +94,19 @@ class VerificationConfig:
         """What is trusted, for messages (``public key 'k.pem'``, ...); no secrets."""
         return "nothing (no trust policy configured)" if self.policy is None else self.policy.what
 
+    def public_key_pem(self) -> bytes | None:
+        """Return the PEM public key the key method trusts; None for other methods or no file.
+
+        Used for separation-of-duties checks (the gate's approval key must differ from the
+        model-signing key); verification itself reports an unreadable key.
+        """
+        if not isinstance(self.policy, KeyPolicy):
+            return None
+        try:
+            return self.policy.public_key_path.read_bytes()
+        except OSError:
+            return None
+
     def set_ignore_paths(self, paths: Sequence[str]) -> VerificationConfig:
         """Allow these model-relative paths to stay unsigned.
 

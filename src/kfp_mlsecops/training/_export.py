@@ -16,8 +16,10 @@ _MAX_EXPORT_DIFF = 1e-5
 def export_savedmodel(model: Any, path: Path, *, probe: np.ndarray) -> None:
     """Write ``model`` to ``path`` with one ``serving_default`` signature, then verify it.
 
-    The signature takes one float32 input named ``inputs`` and returns ``probabilities``. The
-    export is reloaded and run on ``probe``; a mismatch with Keras raises TrainingError.
+    The signature takes one float32 input named ``inputs`` and returns ``probabilities``. Empty
+    folders the exporter leaves (``assets/``) are removed: they are outside every digest and the
+    servable layout refuses them. The export is reloaded and run on ``probe``; a mismatch with
+    Keras raises TrainingError.
     """
     import keras
     import tensorflow as tf
@@ -32,6 +34,7 @@ def export_savedmodel(model: Any, path: Path, *, probe: np.ndarray) -> None:
         archive.track(model)
         archive.add_endpoint(name=C.SERVING_SIGNATURE, fn=serve, input_signature=[spec])
         archive.write_out(str(path), verbose=False)
+        _remove_empty_folders(path)
         served = tf.saved_model.load(str(path)).signatures[C.SERVING_SIGNATURE]
         got = served(**{C.SERVING_INPUT_NAME: tf.constant(probe)})[C.SERVING_OUTPUT_NAME].numpy()
     except Exception as e:  # noqa: BLE001 - any export failure means no servable model
@@ -46,3 +49,10 @@ def export_savedmodel(model: Any, path: Path, *, probe: np.ndarray) -> None:
             f"model export to '{path}': SavedModel output differs from Keras by {diff:.3g} "
             f"(> {_MAX_EXPORT_DIFF}); do not serve this export"
         )
+
+
+def _remove_empty_folders(root: Path) -> None:
+    """Delete every empty folder under ``root`` (deepest first)."""
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()

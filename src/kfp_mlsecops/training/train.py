@@ -17,10 +17,10 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops._io import sha256_file, write_json_atomic
 from kfp_mlsecops.data.split_io import Split, load_split
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, TrainingError
+from kfp_mlsecops.servable import check_layout
 from kfp_mlsecops.training._architecture import LOGITS_LAYER, architecture_for, build_model
 from kfp_mlsecops.training._export import export_savedmodel
 from kfp_mlsecops.training.adversarial import check_adversarial, fit_adversarial
-from kfp_mlsecops.training.model_io import load_model
 from kfp_mlsecops.training.provenance import build_provenance
 from kfp_mlsecops.training.reference_stats import compute_reference_stats, write_reference_stats
 from kfp_mlsecops.training.squeezing import MIN_CALIBRATION_SAMPLES, calibrate_squeezing
@@ -29,7 +29,6 @@ __all__ = ["TrainResult", "check_losses", "train_model"]
 
 _PROBE_SAMPLES = 8
 _PREDICT_BATCH = 1024
-_MAX_RELOAD_DIFF = 1e-6
 #: Held-out instances the feature-squeezing threshold is calibrated on (bounds its cost).
 _MAX_CALIBRATION_SAMPLES = 10_000
 
@@ -69,8 +68,9 @@ def train_model(
     split's range, e.g. 0.2 for [0, 1]); the adversarial settings are recorded in the provenance
     under ``adversarial_training``, and ``train_loss`` is then the loss on attacked batches.
 
-    ``model_dir`` receives ``1/`` (TF SavedModel for KServe), ``model.keras``,
-    ``provenance.json`` and ``reference_stats.json`` (per-feature statistics of the training
+    ``model_dir`` receives the servable layout (:mod:`kfp_mlsecops.servable`): ``1/`` (the TF
+    SavedModel KServe serves and every later step loads), ``provenance.json`` and
+    ``reference_stats.json`` (per-feature statistics of the training
     inputs, for the predictor's drift score, plus the feature-squeezing threshold calibrated on
     the test split at a 5% false-positive rate; see :mod:`.reference_stats`), so signing the
     directory covers all of them. It is assembled in a temporary sibling folder and renamed into
@@ -311,24 +311,12 @@ def _write_model_dir(
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         export_savedmodel(model, staging / C.SAVEDMODEL_VERSION_DIR, probe=probe)
-        keras_file = staging / C.KERAS_FILE
-        try:
-            model.save(keras_file)
-        except Exception as e:  # noqa: BLE001
-            raise TrainingError(
-                f"model '{keras_file}': cannot be saved ({type(e).__name__}); check disk space"
-            ) from e
-        reloaded = load_model(keras_file)
-        diff = float(np.max(np.abs(np.asarray(reloaded(probe)) - np.asarray(model(probe)))))
-        if not diff <= _MAX_RELOAD_DIFF:
-            raise TrainingError(
-                f"model '{keras_file}': reloaded model differs by {diff:.3g}; do not use it"
-            )
         write_json_atomic(staging / C.PROVENANCE_FILE, provenance)
         write_reference_stats(staging / C.REFERENCE_STATS_FILE, reference_stats)
         # mkdtemp/mkstemp create owner-only modes; the serving and signing steps may run as others.
         os.chmod(staging / C.PROVENANCE_FILE, 0o644)
         os.chmod(staging, 0o755)  # noqa: S103 - a model dir is world-readable, not writable
+        check_layout(staging)  # what we ship is exactly the servable layout
         _replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The gate policy: every threshold explicit, validated on construction, no defaults."""
+"""The run thresholds a gate applies: every threshold explicit, validated on construction."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kfp_mlsecops import constants as c
+from kfp_mlsecops._io import is_number
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.gate._json import is_number
+
+__all__ = ["Policy"]
 
 
 @dataclass(frozen=True)
