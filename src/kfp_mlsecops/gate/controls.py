@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Union
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.gate._json import one_line
+from kfp_mlsecops.gate._json import is_number, one_line
 from kfp_mlsecops.policy import Policy
 from kfp_mlsecops.signing import VerificationConfig
 
@@ -45,6 +45,34 @@ class ControlResult:
         if self.waived:
             doc["waived"] = True
         return doc
+
+    @classmethod
+    def from_dict(cls, doc: object, where: str = "control") -> ControlResult:
+        """Read a control record strictly (ValueError names the field)."""
+        if not isinstance(doc, dict):
+            raise ValueError(f"{where} is not an object")
+        keys = {"id", "description", "measured", "threshold", "passed", "detail"}
+        if not keys <= set(doc) <= keys | {"waived"}:
+            raise ValueError(f"{where} has fields {sorted(doc)}, expected {sorted(keys)}")
+        for key in ("id", "description", "detail"):
+            if not isinstance(doc[key], str):
+                raise ValueError(f"{where}.{key} must be a string")
+        for key in ("measured", "threshold"):
+            value = doc[key]
+            if not (value is None or isinstance(value, str) or is_number(value)):
+                raise ValueError(f"{where}.{key}={value!r} must be a number, a string or null")
+        for key in ("passed", "waived"):
+            if key in doc and not isinstance(doc[key], bool):
+                raise ValueError(f"'{key}' is {doc[key]!r} in {where}, expected true or false")
+        return cls(
+            id=doc["id"],
+            description=doc["description"],
+            measured=doc["measured"],
+            threshold=doc["threshold"],
+            passed=doc["passed"],
+            detail=doc["detail"],
+            waived=doc.get("waived", False),
+        )
 
 
 def evaluate(

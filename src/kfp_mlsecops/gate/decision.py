@@ -1,20 +1,28 @@
 """The gate decision: built from control records, approved only if all passed.
 
-The decision JSON is the human-readable record of every gate run (approved or blocked): the
-controls, the effective policy and the run's own thresholds, the policy floor, what was tightened
-and the re-derivation record. It is NOT what deploy trusts: deploy and the verified predictor
-act only on the signed approval (:mod:`kfp_mlsecops.gate.approval`).
+:class:`Decision` is the one typed writer (:meth:`Decision.to_dict`) and reader
+(:meth:`Decision.from_dict`, :meth:`Decision.read`) of the decision JSON, the record of every
+gate run (approved or blocked): the controls, the effective policy and the run's own
+thresholds, the policy floor, what was tightened and the re-derivation record. It is NOT what
+deploy trusts: deploy and the verified predictor act only on the signed approval
+(:mod:`kfp_mlsecops.gate.approval`).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops.gate._json import one_line, read_json_object
 from kfp_mlsecops.gate.approval import FloorRef
 from kfp_mlsecops.gate.controls import ControlResult
 from kfp_mlsecops.policy import Policy
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,90 @@ class Decision:
         if self.model_digest is not None:
             doc[C.MODEL_DIGEST] = self.model_digest
         return doc
+
+    @classmethod
+    def from_dict(cls, doc: object) -> Decision:
+        """Read a decision document strictly; InvalidInputError names the field.
+
+        ``blessed`` must be a JSON boolean, but the :attr:`blessed` of the result is always
+        recomputed from the controls (a document claiming ``blessed: true`` over a failed
+        control reads as not blessed).
+        """
+        try:
+            return _parse(doc)
+        except (ValueError, TypeError) as e:
+            raise InvalidInputError(f"gate decision: {one_line(e)}; rerun the gate") from e
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> Decision:
+        """Read the decision JSON at ``path`` (strict JSON); InvalidInputError names the file."""
+        where = f"gate decision '{path}'"
+        try:
+            doc = read_json_object(path)
+        except FileNotFoundError as e:
+            raise InvalidInputError(
+                f"{where} does not exist; run the step that writes it (the gate)"
+            ) from e
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise InvalidInputError(f"{where} is not valid JSON ({one_line(e)})") from e
+        try:
+            return cls.from_dict(doc)
+        except InvalidInputError as e:
+            raise InvalidInputError(f"{where}: {str(e).removeprefix('gate decision: ')}") from e
+
+
+def _parse(doc: object) -> Decision:
+    if not isinstance(doc, dict):
+        raise ValueError("top level must be a JSON object")
+    if doc.get(C.SCHEMA) != C.DECISION_SCHEMA:
+        raise ValueError(f"schema is {doc.get(C.SCHEMA)!r}, expected {C.DECISION_SCHEMA!r}")
+    verdict = doc.get(C.DECISION)
+    if verdict not in (C.DECISION_APPROVED, C.DECISION_BLOCKED):
+        raise ValueError(f"decision {verdict!r} is neither approved nor blocked")
+    if not isinstance(doc.get(C.BLESSED), bool):
+        raise ValueError(f"'{C.BLESSED}' is {doc.get(C.BLESSED)!r}, expected true or false")
+    raw_controls = doc.get(C.CONTROLS)
+    if not isinstance(raw_controls, list):
+        raise ValueError(f"'{C.CONTROLS}' must be a list")
+    controls = tuple(
+        ControlResult.from_dict(c, where=f"controls[{i}]") for i, c in enumerate(raw_controls)
+    )
+    ids = [c.id for c in controls]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a control is listed twice")
+    policies = []
+    for key in (C.POLICY, "run_policy"):
+        value = doc.get(key)
+        if not isinstance(value, dict):
+            raise ValueError(f"'{key}' must be an object")
+        try:
+            policies.append(Policy(**value))
+        except (TypeError, InvalidInputError) as e:
+            raise ValueError(f"'{key}' is invalid ({one_line(e, 200)})") from e
+    floor = doc.get("floor")
+    notes = doc.get("notes")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ValueError("'notes' must be a list of strings")
+    record = doc.get("rederivation")
+    if record is not None and not isinstance(record, dict):
+        raise ValueError("'rederivation' must be an object or null")
+    message = doc.get(C.MESSAGE)
+    if not isinstance(message, str):
+        raise ValueError(f"'{C.MESSAGE}' must be a string")
+    digest = doc.get(C.MODEL_DIGEST)
+    if digest is not None and not (isinstance(digest, str) and _DIGEST.fullmatch(digest)):
+        raise ValueError(f"'{C.MODEL_DIGEST}' {digest!r} is not sha256:<64 hex>")
+    return Decision(
+        decision=verdict,
+        controls=controls,
+        model_digest=digest,
+        policy=policies[0],
+        message=message,
+        run_policy=policies[1],
+        floor=None if floor is None else FloorRef.from_dict(floor),
+        notes=tuple(notes),
+        rederivation=record,
+    )
 
 
 def decide(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -126,43 +125,22 @@ def gate_decision_samples(path: PathArg) -> list[Sample]:
     ``mlsecops_gate_decision{control}`` is 1 per passed control; the policy thresholds become
     ``mlsecops_gate_policy_min_clean_accuracy`` and ``..._min_robust_accuracy{attack,epsilon}``.
     """
-    doc = _read_object(path, what="gate decision", schema=c.DECISION_SCHEMA)
-    where = f"gate decision '{path}'"
-    decision = doc.get(c.DECISION)
-    if decision not in (c.DECISION_APPROVED, c.DECISION_BLOCKED):
-        raise InvalidInputError(f"{where}: decision {decision!r} is neither approved nor blocked")
-    blessed = _bool(doc, c.BLESSED, where) and decision == c.DECISION_APPROVED
-    controls = doc.get(c.CONTROLS)
-    if not isinstance(controls, list):
-        raise InvalidInputError(f"{where}: '{c.CONTROLS}' must be a list; rerun the gate")
-    samples = [Sample(n.GATE_BLESSED, 1.0 if blessed else 0.0)]
-    seen: set[str] = set()
-    for index, control in enumerate(controls):
-        if not isinstance(control, dict) or not isinstance(control.get("id"), str):
-            raise InvalidInputError(f"{where}: controls[{index}] needs a string 'id'")
-        if control["id"] in seen:
-            raise InvalidInputError(f"{where}: control '{control['id']}' is listed twice")
-        seen.add(control["id"])
-        held = _bool(control, "passed", f"{where} control '{control['id']}'")
-        labels = {n.LABEL_CONTROL: control["id"]}
-        samples.append(Sample(n.GATE_DECISION, 1.0 if held else 0.0, labels))
-    samples += _policy_samples(doc.get(c.POLICY), where)
-    return samples
+    from kfp_mlsecops.gate import Decision
 
-
-def _policy_samples(policy: object, where: str) -> list[Sample]:
-    if not isinstance(policy, dict):
-        raise InvalidInputError(f"{where}: '{c.POLICY}' must be an object; rerun the gate")
-    min_clean = _number(policy, "min_clean_accuracy", where)
-    min_robust = _number(policy, "min_robust_accuracy", where)
-    epsilon = _number(policy, "robust_epsilon", where)
-    attack = policy.get("robust_attack")
-    if not isinstance(attack, str):
-        raise InvalidInputError(f"{where}: policy robust_attack must be a string")
-    labels = {n.LABEL_ATTACK: attack, n.LABEL_EPSILON: format_epsilon(epsilon)}
+    decision = Decision.read(path)
+    samples = [Sample(n.GATE_BLESSED, 1.0 if decision.blessed else 0.0)]
+    for control in decision.controls:
+        labels = {n.LABEL_CONTROL: control.id}
+        samples.append(Sample(n.GATE_DECISION, 1.0 if control.passed else 0.0, labels))
+    policy = decision.policy
+    labels = {
+        n.LABEL_ATTACK: policy.robust_attack,
+        n.LABEL_EPSILON: format_epsilon(policy.robust_epsilon),
+    }
     return [
-        Sample(n.GATE_POLICY_MIN_CLEAN_ACCURACY, min_clean),
-        Sample(n.GATE_POLICY_MIN_ROBUST_ACCURACY, min_robust, labels),
+        *samples,
+        Sample(n.GATE_POLICY_MIN_CLEAN_ACCURACY, policy.min_clean_accuracy),
+        Sample(n.GATE_POLICY_MIN_ROBUST_ACCURACY, policy.min_robust_accuracy, labels),
     ]
 
 
@@ -205,10 +183,3 @@ def _bool(obj: dict[str, Any], key: str, where: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidInputError(f"{where}: '{key}' is {value!r}, expected true or false")
     return value
-
-
-def _number(obj: dict[str, Any], key: str, where: str) -> float:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidInputError(f"{where}: '{key}' is {value!r}, expected a finite number")
-    return float(value)
