@@ -242,3 +242,16 @@ def test_run_refuses_signing_options_that_do_not_fit_before_writing(args, needle
     assert code == EXIT_ERROR and err.count("\n") == 0
     assert needle in err
     assert not (tmp_path / "out").exists()
+
+
+def test_run_warns_before_anything_runs_when_parameters_fall_short_of_the_floor():
+    from kfp_mlsecops.cli.run_local import _preflight
+    from kfp_mlsecops.pipelines import make_secure_training
+    from kfp_mlsecops.policy import load_floor
+
+    pipeline = make_secure_training("key", policy_path="")
+    lax = {"pgd_steps": 1, "epsilons": [0.0], "min_robust_accuracy": 0.0, "robust_epsilon": 0.0}
+    warnings = _preflight(load_floor(None), lax, pipeline)
+    assert any("steps=1 is below the floor 10" in w for w in warnings)
+    assert any("was not evaluated" in w for w in warnings)
+    assert _preflight(load_floor(None), {}, pipeline) == []  # the defaults meet the floor

@@ -140,6 +140,8 @@ def run_pipeline_locally(
             "  (demo only: on a cluster it is the Secret mlsecops-approval-key)\n"
         )
     console.write(_floor_line(floor, policy))
+    for warning in _preflight(floor, arguments, secure_training):
+        console.write(f"warning: {warning}; the gate will block this run\n")
     arguments = {
         **arguments,
         "approval_key_path": str(approval_key.resolve()),
@@ -204,3 +206,42 @@ def _floor_line(floor: Any, policy: Path | None) -> str:
             "run parameters can only tighten it\n"
         )
     return f"Policy floor: {floor.label} ({floor.environment}) from {policy}: {spec}\n"
+
+
+def _preflight(floor: Any, arguments: dict[str, Any], pipeline: Any) -> list[str]:
+    """Say, before anything runs, which run parameters fall short of the floor.
+
+    Only a warning: the gate enforces the floor (and says so in its decision).
+    """
+    from kfp_mlsecops.policy import Policy, evaluation_violations, tighten
+
+    defaults = {name: spec.default for name, spec in pipeline.component_spec.inputs.items()}
+    values = {**defaults, **arguments}
+    try:
+        run = Policy(
+            min_clean_accuracy=values["min_clean_accuracy"],
+            min_robust_accuracy=values["min_robust_accuracy"],
+            robust_attack=values["robust_attack"],
+            robust_epsilon=values["robust_epsilon"],
+            allow_masking_flags=tuple(values["allow_masking_flags"] or ()),
+        )
+        effective = tighten(run, floor, input_range=(0.0, 1.0)).policy
+        tier = values["attack_tier"]
+        names = C.TIER_ATTACKS.get(tier, ())
+        params = {
+            name: {"steps": values["pgd_steps"], "restarts": 1} if name == "pgd" else {}
+            for name in names
+        }
+        found = evaluation_violations(
+            floor,
+            tier=tier,
+            attack_params=params,
+            n_samples=floor.min_samples,  # the split size is known only after validation
+            epsilons=[float(e) for e in values["epsilons"]],
+            robust_epsilon=effective.robust_epsilon,
+            robust_attack=effective.robust_attack,
+        )
+    except Exception:  # noqa: BLE001 - a preflight never stops a run; the gate decides
+        return []
+    # reliable-tier budgets come from the attack defaults, not run parameters: not checked here
+    return [v for v in found if tier == C.TIER_FAST or "attack '" not in v]
