@@ -61,3 +61,39 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
 def is_number(value: object) -> bool:
     """Return True for a finite int/float that is not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def one_line(error: BaseException | str, limit: int = 400) -> str:
+    """Return ``error`` as one short line (whitespace collapsed, truncated)."""
+    text = error if isinstance(error, str) else (str(error) or type(error).__name__)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _no_constants(token: str) -> Any:
+    raise ValueError(f"non-finite number {token} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def strict_json(text: str | bytes) -> Any:
+    """Parse JSON strictly (no NaN/Infinity, no duplicate keys); ValueError with a short reason."""
+    try:
+        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON ({e.msg} at line {e.lineno})") from e
+
+
+def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``path`` as one strict JSON object; ValueError/OSError with a short reason otherwise."""
+    obj = strict_json(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(obj, dict):
+        raise ValueError(f"top level is a JSON {type(obj).__name__}, not an object")
+    return obj

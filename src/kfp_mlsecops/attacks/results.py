@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import os
 import re
@@ -36,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import is_number, write_json_atomic
+from kfp_mlsecops._io import is_number, strict_json, write_json_atomic
 from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = [
@@ -349,7 +348,7 @@ class RobustnessResults:
         except (OSError, UnicodeDecodeError) as e:
             raise InvalidInputError(f"{where} are unreadable ({type(e).__name__})") from e
         try:
-            return _parse(_strict_json(text))
+            return _parse(strict_json(text))
         except ValueError as e:
             raise InvalidInputError(f"{where}: {e}; fix the attack-test output") from e
 
@@ -391,24 +390,6 @@ def _share(bits: np.ndarray) -> float:
 
 
 # --- strict parsing ------------------------------------------------------------------------------
-
-
-def _strict_json(text: str) -> Any:
-    def no_constants(token: str) -> Any:
-        raise ValueError(f"non-finite number {token} is not allowed")
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise ValueError(f"duplicate key {key!r}")
-            out[key] = value
-        return out
-
-    try:
-        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON ({e.msg} at line {e.lineno})") from e
 
 
 def _object(
