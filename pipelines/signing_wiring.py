@@ -3,7 +3,9 @@
 The method is chosen when the pipeline is compiled (kfp-kubernetes mounts are static). For every
 method the signing material is ONE Secret mounted at ``SIGNING_KEY_MOUNT`` on the two signing
 tasks (sign model, attest robustness) and the verification material ONE ConfigMap mounted at
-``VERIFY_KEY_MOUNT`` on the gate and deploy tasks; no other task mounts either.
+``VERIFY_KEY_MOUNT`` on the gate and deploy tasks; no other task mounts either. Each method's
+Secret, ConfigMap and file names are its :class:`~kfp_mlsecops.signing.method.ClusterWiring`
+(in the signing registry); :data:`WIRINGS` turns them into the pipeline's parameter defaults:
 
 | method | Secret keys (signing tasks) | ConfigMap keys (gate, deploy) |
 | --- | --- | --- |
@@ -21,14 +23,20 @@ and the policy floor (ConfigMap ``mlsecops-policy``, not optional) on gate and d
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from kfp import dsl, kubernetes
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.policy import POLICY_CONFIGMAP, POLICY_MOUNT
+from kfp_mlsecops.signing.method import SigningMethod
+from kfp_mlsecops.signing.registry import get_method, method_names
 
 __all__ = [
+    "SIGNING_PARAMETERS",
+    "TRUST_PARAMETERS",
     "WIRINGS",
     "SigningWiring",
     "mount_approval_key",
@@ -38,13 +46,24 @@ __all__ = [
     "mount_verification_material",
 ]
 
-
-def _signing(name: str) -> str:
-    return f"{C.SIGNING_KEY_MOUNT}/{name}"
-
-
-def _verify(name: str) -> str:
-    return f"{C.VERIFY_KEY_MOUNT}/{name}"
+#: The pipeline parameter carrying each flat signing option (sign model, attest robustness).
+SIGNING_PARAMETERS = {
+    "private_key_path": "private_key_path",
+    "password_path": "password_path",
+    "certificate_path": "certificate_path",
+    "chain_paths": "chain_paths",
+    "identity_token_path": "identity_token_path",
+    "use_ambient_credentials": "use_ambient_credentials",
+    "trust_config_path": "signing_trust_config_path",
+}
+#: The pipeline parameter carrying each flat verification option (gate, deploy).
+TRUST_PARAMETERS = {
+    "public_key_path": "public_key_path",
+    "chain_paths": "verify_chain_paths",
+    "identity": "signer_identity",
+    "issuer": "oidc_issuer",
+    "trust_config_path": "trust_config_path",
+}
 
 
 @dataclass(frozen=True)
@@ -63,44 +82,65 @@ class SigningWiring:
     trust_config_path: str = ""
     description: str = field(default="", compare=False)
 
+    @classmethod
+    def of(cls, method: SigningMethod) -> SigningWiring:
+        """Return the defaults for ``method``: its Secret, ConfigMap and files in their mounts."""
+        wiring = method.wiring
+        defaults = {
+            SIGNING_PARAMETERS[option]: _in_mount(C.SIGNING_KEY_MOUNT, files)
+            for option, files in wiring.signing_files.items()
+        }
+        defaults.update(
+            (TRUST_PARAMETERS[option], _in_mount(C.VERIFY_KEY_MOUNT, files))
+            for option, files in wiring.verify_files.items()
+        )
+        unsupported = sorted(set(defaults) - set(cls.__dataclass_fields__))
+        if unsupported:
+            raise InvalidInputError(
+                f"signing method {method.name!r}: the pipeline has no mounted default for "
+                f"{', '.join(unsupported)}; pass those options as run parameters instead"
+            )
+        return cls(
+            method=method.name,
+            signing_secret=wiring.signing_secret,
+            verify_configmap=wiring.verify_configmap,
+            description=method.description,
+            **defaults,  # type: ignore[arg-type]
+        )
 
-WIRINGS: dict[str, SigningWiring] = {
-    C.SIGNING_METHOD_KEY: SigningWiring(
-        method=C.SIGNING_METHOD_KEY,
-        signing_secret="mlsecops-signing-key",  # noqa: S106 - a Secret name, not a secret
-        verify_configmap=C.VERIFY_CONFIGMAPS[C.SIGNING_METHOD_KEY],
-        private_key_path=_signing(C.SIGNING_KEY_FILE),
-        public_key_path=_verify(C.VERIFY_KEY_FILE),
-        description="ECDSA key pair",
-    ),
-    C.SIGNING_METHOD_CERTIFICATE: SigningWiring(
-        method=C.SIGNING_METHOD_CERTIFICATE,
-        signing_secret="mlsecops-signing-certificate",  # noqa: S106 - a Secret name
-        verify_configmap=C.VERIFY_CONFIGMAPS[C.SIGNING_METHOD_CERTIFICATE],
-        private_key_path=_signing(C.SIGNING_KEY_FILE),
-        certificate_path=_signing(C.SIGNING_CERTIFICATE_FILE),
-        chain_paths=(_signing(C.SIGNING_CHAIN_FILE),),
-        verify_chain_paths=(_verify(C.VERIFY_CHAIN_FILE),),
-        description="PKI code-signing certificate, checked against a CA chain and an identity",
-    ),
-    C.SIGNING_METHOD_SIGSTORE: SigningWiring(
-        method=C.SIGNING_METHOD_SIGSTORE,
-        signing_secret="mlsecops-sigstore-token",  # noqa: S106 - a Secret name
-        verify_configmap=C.VERIFY_CONFIGMAPS[C.SIGNING_METHOD_SIGSTORE],
-        identity_token_path=_signing(C.SIGSTORE_TOKEN_FILE),
-        trust_config_path=_verify(C.VERIFY_TRUST_CONFIG_FILE),
-        description="Sigstore keyless, verified offline: identity, issuer, trust config",
-    ),
-}
+
+class _Wirings(Mapping[str, SigningWiring]):
+    """Every registered method's :class:`SigningWiring`, read from the registry on lookup."""
+
+    def __getitem__(self, method: str) -> SigningWiring:
+        if method not in method_names():
+            raise KeyError(method)
+        return SigningWiring.of(get_method(method))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(method_names())
+
+    def __len__(self) -> int:
+        return len(method_names())
+
+
+#: Method name -> its compiled defaults, for every method in the signing registry.
+WIRINGS: Mapping[str, SigningWiring] = _Wirings()
+
+
+def _in_mount(mount: str, files: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    if isinstance(files, str):
+        return f"{mount}/{files}"
+    return tuple(f"{mount}/{name}" for name in files)
 
 
 def mount_signing_material(task: dsl.PipelineTask, *, method: str, secret: object) -> None:
-    """Mount the signing Secret on a signing task (optional for Sigstore: ambient credentials)."""
+    """Mount the signing Secret on a signing task (optional when the method allows, e.g. OIDC)."""
     kubernetes.use_secret_as_volume(
         task,
         secret_name=secret,  # type: ignore[arg-type]
         mount_path=C.SIGNING_KEY_MOUNT,
-        optional=method == C.SIGNING_METHOD_SIGSTORE,
+        optional=get_method(method).wiring.secret_optional,
     )
 
 

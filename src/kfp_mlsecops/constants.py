@@ -6,6 +6,8 @@ loudly in one place instead of silently in the gate.
 
 from __future__ import annotations
 
+from typing import Any
+
 # --- dataset split artifacts (NPZ) -------------------------------------------------------------
 #: Arrays stored in every split NPZ written by validate_data.
 NPZ_X = "x"
@@ -177,18 +179,28 @@ PREDICTOR_VERIFIED = "verified"
 PREDICTORS = (PREDICTOR_KSERVE, PREDICTOR_VERIFIED)
 
 # --- signing methods (kfp_mlsecops.signing, mlsecops sign/verify) -------------------------------
+#: The built-in methods' names. Every method (these and any registered later), its options and
+#: its cluster wiring live in ``kfp_mlsecops.signing.registry``.
 SIGNING_METHOD_KEY = "key"
 SIGNING_METHOD_CERTIFICATE = "certificate"
 SIGNING_METHOD_SIGSTORE = "sigstore"
-SIGNING_METHODS = (SIGNING_METHOD_KEY, SIGNING_METHOD_CERTIFICATE, SIGNING_METHOD_SIGSTORE)
-#: Default ConfigMap holding each method's verification material (``VERIFY_KEY_FILE``,
-#: ``VERIFY_CHAIN_FILE`` or ``VERIFY_TRUST_CONFIG_FILE``), mounted at ``VERIFY_KEY_MOUNT`` by the
-#: verified predictor (``kfp_mlsecops.deploy.PredictorTrust``).
-VERIFY_CONFIGMAPS = {
-    SIGNING_METHOD_KEY: "mlsecops-verify-key",
-    SIGNING_METHOD_CERTIFICATE: "mlsecops-verify-chain",
-    SIGNING_METHOD_SIGSTORE: "mlsecops-sigstore-trust",
-}
+
+
+def __getattr__(name: str) -> Any:
+    """Derive ``SIGNING_METHODS`` and ``VERIFY_CONFIGMAPS`` from the signing registry.
+
+    ``SIGNING_METHODS``: every method name. ``VERIFY_CONFIGMAPS``: each method's default
+    ConfigMap of verification material, mounted at ``VERIFY_KEY_MOUNT`` on gate, deploy and the
+    verified predictor. Read on access (the registry is light), so they are never stale.
+    """
+    from kfp_mlsecops.signing import registry
+
+    if name == "SIGNING_METHODS":
+        return registry.method_names()
+    if name == "VERIFY_CONFIGMAPS":
+        return {m.name: m.wiring.verify_configmap for m in registry.all_methods()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # --- serving (kfp_mlsecops.serving, mlsecops serve) ---------------------------------------------
 #: Per-feature statistics of the training split, saved in the model directory (so the signature

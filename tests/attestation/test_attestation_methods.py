@@ -218,8 +218,6 @@ def test_certificate_inputs_are_checked_before_the_document(
 
 def test_backends_hold_no_secret(tmp_path: Path, keys: tuple[Path, Path], pki: H.Pki) -> None:
     """The signing backends keep paths only: their repr names files, never key bytes."""
-    from kfp_mlsecops.attestation._methods import signer_for
-
     password = tmp_path / "password"
     password.write_text("s3cret-password\n")
     configs = [
@@ -229,6 +227,6 @@ def test_backends_hold_no_secret(tmp_path: Path, keys: tuple[Path, Path], pki: H
     ]
     key_text = keys[0].read_text()
     for config in configs:
-        text = repr(signer_for(config)) + signer_for(config).describe()
+        text = repr(config.envelope_signer()) + config.envelope_signer().describe()
         assert "s3cret" not in text and "PRIVATE KEY" not in text
         assert key_text.splitlines()[1] not in text

@@ -10,18 +10,18 @@ with the model's :class:`~kfp_mlsecops.signing.VerificationConfig` (or ``public_
 signature and signer under the model's trust policy, subject == the verified model digest; then
 :func:`check_attested_numbers` (the gated numbers are the attested ones).
 
-Documents per method: ``key`` writes a bare DSSE envelope; ``certificate`` a Sigstore bundle
-v0.3 whose ``x509CertificateChain`` holds the leaf and chain (model-signing's shape, no log
-entry); ``sigstore`` the bundle sigstore-python makes (Fulcio certificate, Rekor entry), which
-needs the network to sign (not run here) and is verified offline against a trust config.
+The signed document is the signing method's (``kfp_mlsecops.signing``, through
+``SigningConfig.envelope_signer`` / ``VerificationConfig.envelope_verifier``): ``key`` writes a
+bare DSSE envelope; ``certificate`` a Sigstore bundle v0.3 whose ``x509CertificateChain`` holds
+the leaf and chain (model-signing's shape, no log entry); ``sigstore`` the bundle sigstore-python
+makes (Fulcio certificate, Rekor entry), which needs the network to sign (not run here) and is
+verified offline against a trust config.
 
 Libraries (not hand-rolled): the Statement is built and schema-checked with
 ``in-toto-attestation`` (the in-toto project's reference bindings, also used by model-signing);
-the DSSE envelope, PAE and ECDSA signing/verification come from ``securesystemslib`` (the DSSE
-authors' library); bundle schemas from ``sigstore_models`` (as model-signing); certificate path
-validation from pyOpenSSL (as model-signing), with the identity, code-signing and validity rules
-of ``kfp_mlsecops.signing``; Sigstore signing and offline verification from sigstore-python
-(``sign_dsse`` / ``verify_dsse``); canonical JSON from ``rfc8785``.
+canonical JSON from ``rfc8785``. The signing methods use ``securesystemslib`` (DSSE envelope,
+PAE, ECDSA), ``sigstore_models`` (bundle schemas), pyOpenSSL (certificate path validation) and
+sigstore-python (``sign_dsse`` / ``verify_dsse``).
 
 :func:`sign_statement` / :func:`verify_statement` sign and verify any other Statement about a
 model the same way (the gate's approval uses them).

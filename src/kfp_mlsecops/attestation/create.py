@@ -10,11 +10,10 @@ from typing import Any
 from kfp_mlsecops import constants as C
 from kfp_mlsecops.attestation import predicate as P
 from kfp_mlsecops.attestation._json import canonical, strict_loads
-from kfp_mlsecops.attestation._key import KeyEnvelopeSigner
-from kfp_mlsecops.attestation._methods import EnvelopeSigner, signer_for
 from kfp_mlsecops.attestation.statement import sign_statement
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.signing import SigningConfig, model_digest
+from kfp_mlsecops.signing.method import EnvelopeSigner
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -69,10 +68,11 @@ def _signer(
             f"(a SigningConfig); got {'both' if signing is not None else 'neither'}"
         )
     if signing is None:
-        return KeyEnvelopeSigner(
-            _path(private_key_path, "private_key_path"),
-            None if password_path is None else _path(password_path, "password_path"),
+        password = None if password_path is None else _path(password_path, "password_path")
+        key = SigningConfig().use_key(
+            private_key_path=_path(private_key_path, "private_key_path"), password_path=password
         )
+        return key.envelope_signer()
     if password_path is not None:
         raise InvalidInputError(
             "password_path goes with private_key_path; with signing, pass it to "
@@ -82,7 +82,7 @@ def _signer(
         raise InvalidInputError(
             f"signing must be a kfp_mlsecops.signing.SigningConfig, got {type(signing).__name__}"
         )
-    return signer_for(signing)
+    return signing.envelope_signer()
 
 
 def _create(

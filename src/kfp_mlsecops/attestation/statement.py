@@ -2,9 +2,10 @@
 
 The robustness attestation (:mod:`.create`, :mod:`.verify`) and the gate's signed approval
 (:mod:`kfp_mlsecops.gate.approval`) are both Statements whose one subject is the model (our model
-digest) and whose predicate type says what is claimed. Both are signed by the DSSE backends of
-:mod:`._methods` from a :class:`~kfp_mlsecops.signing.SigningConfig` and verified from a
-:class:`~kfp_mlsecops.signing.VerificationConfig`, so every signing method serves every use.
+digest) and whose predicate type says what is claimed. Both are signed by the signing method's
+Statement signer (:meth:`~kfp_mlsecops.signing.SigningConfig.envelope_signer`) and verified by
+its Statement verifier (:meth:`~kfp_mlsecops.signing.VerificationConfig.envelope_verifier`), so
+every signing method serves every use.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 
 from kfp_mlsecops import constants as C
 from kfp_mlsecops._io import write_text_atomic
-from kfp_mlsecops.attestation._methods import EnvelopeSigner, signer_for, verifier_for
 from kfp_mlsecops.attestation._statement import build_payload, read_statement
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, SigningError, VerificationError
 from kfp_mlsecops.signing import SigningConfig, VerificationConfig
+from kfp_mlsecops.signing.method import EnvelopeSigner
 
 __all__ = ["sign_statement", "verify_statement"]
 
@@ -45,7 +46,7 @@ def sign_statement(
     """
     if not isinstance(model_digest, str) or not _DIGEST.fullmatch(model_digest):
         raise InvalidInputError(f"{what}: model digest {model_digest!r:.80} is not sha256:<hex>")
-    signer = signer_for(signing) if isinstance(signing, SigningConfig) else signing
+    signer = signing.envelope_signer() if isinstance(signing, SigningConfig) else signing
     try:
         payload = build_payload(
             model_name=model_name,
@@ -102,8 +103,8 @@ def verify_statement(
     if not isinstance(verification, VerificationConfig):
         raise InvalidInputError(f"{what}: verification must be a VerificationConfig")
     try:
-        verifier = verifier_for(verification)
-    except ValueError as e:
+        verifier = verification.envelope_verifier()
+    except VerificationError as e:
         raise fail(str(e)) from e
     try:
         document = where.read_bytes()

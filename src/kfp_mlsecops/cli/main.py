@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops.cli._args import epsilon_list, finite_float, fraction, int_at_least
 from kfp_mlsecops.cli.serve_command import add_serve_parser, run_serve
 from kfp_mlsecops.cli.signing_commands import (
     add_sign_parser,
@@ -26,52 +26,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BLOCKED = 3
-
-
-def _fraction(text: str) -> float:
-    value = _float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is outside [0, 1]")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def _epsilons(text: str) -> list[float]:
-    values = [_float(part) for part in text.split(",") if part.strip()]
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one epsilon, e.g. 0.05,0.1")
-    if any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: epsilons must be >= 0")
-    return values
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
-    return value
 
 
 def _epsilon_keys(text: str) -> str:
@@ -94,7 +48,7 @@ def _key_value(text: str) -> tuple[str, str]:
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline parameters (defaults are the pipeline's)")
     group.add_argument("--data", dest="data_source", help="'digits' (built in) or a .npz/.csv path")
-    group.add_argument("--epochs", type=_positive_int)
+    group.add_argument("--epochs", type=int_at_least(1))
     group.add_argument(
         "--adversarial-training",
         choices=ADVERSARIAL_METHODS,
@@ -102,16 +56,14 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--seed", type=int)
     group.add_argument(
-        "--eps", dest="epsilons", type=_epsilons, help="attack epsilons, e.g. 0.05,0.1"
+        "--eps", dest="epsilons", type=epsilon_list, help="attack epsilons, e.g. 0.05,0.1"
     )
     group.add_argument("--attack-tier", choices=C.TIERS, help="attack_test tier (default: fast)")
-    group.add_argument("--pgd-steps", type=_positive_int)
-    group.add_argument("--min-clean-accuracy", type=_fraction, help="gate: minimum clean accuracy")
-    group.add_argument(
-        "--min-robust-accuracy", type=_fraction, help="gate: minimum robust accuracy"
-    )
+    group.add_argument("--pgd-steps", type=int_at_least(1))
+    group.add_argument("--min-clean-accuracy", type=fraction, help="gate: minimum clean accuracy")
+    group.add_argument("--min-robust-accuracy", type=fraction, help="gate: minimum robust accuracy")
     group.add_argument("--robust-attack", help="gate: attack the robust threshold applies to")
-    group.add_argument("--robust-epsilon", type=_float, help="gate: epsilon it applies to")
+    group.add_argument("--robust-epsilon", type=finite_float, help="gate: epsilon it applies to")
     group.add_argument(
         "--allow-masking-flag",
         dest="allow_masking_flags",
@@ -163,29 +115,56 @@ def _pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in _PIPELINE_ARGS if getattr(args, name) is not None}
 
 
+#: ``mlsecops run``'s signing flags: the attribute holding each one and the flat options it sets,
+#: as (side, option); side ``signing`` feeds sign and attest, ``trust`` feeds gate and deploy.
+_RUN_FLAGS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "--private-key": ("private_key", (("signing", "private_key_path"),)),
+    "--public-key": ("public_key", (("trust", "public_key_path"),)),
+    "--certificate": ("certificate", (("signing", "certificate_path"),)),
+    "--chain": ("chain", (("signing", "chain_paths"),)),
+    "--trust-chain": ("trust_chain", (("trust", "chain_paths"),)),
+    "--identity": ("identity", (("trust", "identity"),)),
+    "--issuer": ("issuer", (("trust", "issuer"),)),
+    "--identity-token-file": ("identity_token_file", (("signing", "identity_token_path"),)),
+    "--trust-config": (
+        "trust_config",
+        (("signing", "trust_config_path"), ("trust", "trust_config_path")),
+    ),
+}
+#: Flags a method needs before anything is written (attributes, message); a method without an
+#: entry is checked by its steps. The key method needs none: run_local makes a throwaway pair.
+_RUN_NEEDS = {
+    C.SIGNING_METHOD_CERTIFICATE: (
+        ("private_key", "certificate", "trust_chain", "identity"),
+        "--signing-method certificate needs --private-key, --certificate, --trust-chain "
+        "and --identity (and --chain for intermediates)",
+    ),
+    C.SIGNING_METHOD_SIGSTORE: (
+        ("identity", "issuer", "trust_config"),
+        "--signing-method sigstore needs --identity, --issuer and --trust-config, and "
+        "--identity-token-file unless ambient credentials are available",
+    ),
+}
+
+
 def _signing_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    """Pipeline arguments for the certificate and sigstore methods (key: handled by run_local)."""
-    method = args.signing_method
-    key_only = {"--public-key": args.public_key}
-    cert_only = {
-        "--certificate": args.certificate,
-        "--chain": args.chain,
-        "--trust-chain": args.trust_chain,
-    }
-    sigstore_only = {
-        "--issuer": args.issuer,
-        "--identity-token-file": args.identity_token_file,
-        "--trust-config": args.trust_config,
-    }
-    misplaced = {
-        C.SIGNING_METHOD_KEY: {**cert_only, **sigstore_only, "--identity": args.identity},
-        C.SIGNING_METHOD_CERTIFICATE: {**key_only, **sigstore_only},
-        C.SIGNING_METHOD_SIGSTORE: {**key_only, **cert_only, "--private-key": args.private_key},
-    }[method]
-    given = sorted(flag for flag, value in misplaced.items() if value)
+    """Pipeline arguments for the signing method's options (key: handled by run_local).
+
+    Which flags a method takes comes from its option tables in the signing registry.
+    """
+    from kfp_mlsecops.signing.registry import get_method
+
+    method = get_method(args.signing_method)
+    takes = {("signing", o) for o in method.signing_options}
+    takes |= {("trust", o) for o in method.verification_options}
+    given = sorted(
+        flag
+        for flag, (attr, sets) in _RUN_FLAGS.items()
+        if getattr(args, attr) and not takes & set(sets)
+    )
     if given:
         raise InvalidInputError(
-            f"--signing-method {method} does not use {', '.join(given)}; drop them"
+            f"--signing-method {method.name} does not use {', '.join(given)}; drop them"
         )
 
     files = {
@@ -201,37 +180,30 @@ def _signing_arguments(args: argparse.Namespace) -> dict[str, Any]:
             if value is not None and not value.is_file():
                 raise InvalidInputError(f"{flag} '{value}': not found; check the path")
 
-    def path(value: Path | None) -> str:
-        return str(value.resolve()) if value is not None else ""
+    if method.name == C.SIGNING_METHOD_KEY:
+        return {}
+    needed, message = _RUN_NEEDS.get(method.name, ((), ""))
+    if not all(getattr(args, attr) for attr in needed):
+        raise InvalidInputError(message)
 
-    if method == C.SIGNING_METHOD_CERTIFICATE:
-        if not (args.private_key and args.certificate and args.trust_chain and args.identity):
-            raise InvalidInputError(
-                "--signing-method certificate needs --private-key, --certificate, --trust-chain "
-                "and --identity (and --chain for intermediates)"
-            )
-        return {
-            "private_key_path": path(args.private_key),
-            "certificate_path": path(args.certificate),
-            "chain_paths": [path(p) for p in args.chain],
-            "verify_chain_paths": [path(p) for p in args.trust_chain],
-            "signer_identity": args.identity,
-        }
-    if method == C.SIGNING_METHOD_SIGSTORE:
-        if not (args.identity and args.issuer and args.trust_config):
-            raise InvalidInputError(
-                "--signing-method sigstore needs --identity, --issuer and --trust-config, and "
-                "--identity-token-file unless ambient credentials are available"
-            )
-        return {
-            "identity_token_path": path(args.identity_token_file),
-            "use_ambient_credentials": args.identity_token_file is None,
-            "signing_trust_config_path": path(args.trust_config),
-            "signer_identity": args.identity,
-            "oidc_issuer": args.issuer,
-            "trust_config_path": path(args.trust_config),
-        }
-    return {}
+    from kfp_mlsecops.pipelines.signing_wiring import SIGNING_PARAMETERS, TRUST_PARAMETERS
+
+    def argument(flag_value: Any) -> Any:
+        if isinstance(flag_value, list):
+            return [str(p.resolve()) for p in flag_value]
+        if isinstance(flag_value, Path):
+            return str(flag_value.resolve())
+        return "" if flag_value is None else flag_value
+
+    arguments: dict[str, Any] = {}
+    for attr, sets in _RUN_FLAGS.values():
+        for side, option in sets:
+            if (side, option) in takes:
+                parameters = SIGNING_PARAMETERS if side == "signing" else TRUST_PARAMETERS
+                arguments[parameters[option]] = argument(getattr(args, attr))
+    if ("signing", "use_ambient_credentials") in takes:
+        arguments["use_ambient_credentials"] = args.identity_token_file is None
+    return arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -350,13 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--json", type=Path, required=True, help="where to write the results")
     attack.add_argument("--html", type=Path, help="also write the HTML report here")
     attack.add_argument(
-        "--max-samples", type=_non_negative_int, default=0, help="attack a seeded subset (0: all)"
+        "--max-samples", type=int_at_least(0), default=0, help="attack a seeded subset (0: all)"
     )
-    attack.add_argument("--batch-size", type=_positive_int, default=256)
-    attack.add_argument("--lower", type=_float, default=0.0, help="valid input minimum (0)")
-    attack.add_argument("--upper", type=_float, default=1.0, help="valid input maximum (1)")
-    attack.add_argument("--seed", type=_non_negative_int, default=0)
-    attack.add_argument("--pgd-steps", type=_positive_int, default=20)
+    attack.add_argument("--batch-size", type=int_at_least(1), default=256)
+    attack.add_argument("--lower", type=finite_float, default=0.0, help="valid input minimum (0)")
+    attack.add_argument("--upper", type=finite_float, default=1.0, help="valid input maximum (1)")
+    attack.add_argument("--seed", type=int_at_least(0), default=0)
+    attack.add_argument("--pgd-steps", type=int_at_least(1), default=20)
     step = attack.add_argument_group(
         "attack-test step mode",
         "On a validate-data split, write the component's results document (what 'mlsecops "

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from kfp_mlsecops.cli._args import int_at_least
 from kfp_mlsecops.constants import SIGNING_METHOD_KEY, SIGNING_METHODS
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
 
@@ -126,13 +127,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--port", type=_port, default=8080, help="listen port (default: 8080)")
     net.add_argument(
         "--max-request-bytes",
-        type=_int_at_least(1024),
+        type=int_at_least(1024),
         default=DEFAULT_MAX_REQUEST_BYTES,
         help=f"largest request body accepted (default: {DEFAULT_MAX_REQUEST_BYTES})",
     )
     net.add_argument(
         "--tf-threads",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=1,
         help="TensorFlow threads per operation (default: 1, best for small models; raise it "
         "for large ones)",
@@ -140,23 +141,23 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     mon = parser.add_argument_group("runtime signals (metrics)")
     mon.add_argument(
         "--drift-window",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=DEFAULT_WINDOW,
         help=f"instances in the drift window (default: {DEFAULT_WINDOW})",
     )
     mon.add_argument(
         "--drift-min-samples",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=DEFAULT_MIN_SAMPLES,
         help=f"instances before a drift score is exported (default: {DEFAULT_MIN_SAMPLES})",
     )
     mon.add_argument(
         "--squeeze-every",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=1,
         help="feature-squeeze one instance in every N (default: 1, all)",
     )
-    mon.add_argument("--squeeze-bits", type=_int_at_least(1), default=None, help="bit depth")
+    mon.add_argument("--squeeze-bits", type=int_at_least(1), default=None, help="bit depth")
     mon.add_argument(
         "--squeeze-median", type=int, choices=(0, 2), default=None, help="median window (0=off)"
     )
@@ -278,23 +279,10 @@ def _one_line(value: object) -> str:
 
 
 def _port(text: str) -> int:
-    value = _int_at_least(1)(text)
+    value = int_at_least(1)(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port (1..65535)")
     return value
-
-
-def _int_at_least(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} must be >= {minimum}")
-        return value
-
-    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,8 +17,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from kfp_mlsecops.constants import SIGNING_METHODS
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, VerificationError
+from kfp_mlsecops.signing.registry import method_names
 
 __all__ = [
     "add_sign_parser",
@@ -66,7 +66,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--method",
         required=True,
-        choices=SIGNING_METHODS,
+        choices=method_names(),
         help="key (ECDSA PEM), certificate (PKI) or sigstore (keyless)",
     )
 

@@ -13,12 +13,12 @@ failure prints one line on stderr; the libraries are imported only when a comman
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops.cli._args import epsilon_list, finite_float, fraction, int_at_least
 from kfp_mlsecops.cli.signing_commands import (
     EXIT_BLOCKED,
     EXIT_ERROR,
@@ -35,43 +35,6 @@ from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError, 
 __all__ = ["STEP_COMMANDS", "add_step_parsers"]
 
 
-def _fraction(text: str) -> float:
-    value = _number(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is outside [0, 1]")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def _count(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} must be >= {minimum}")
-        return value
-
-    return parse
-
-
-def _epsilons(text: str) -> list[float]:
-    values = [_number(part) for part in text.split(",") if part.strip()]
-    if not values or any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: give epsilons >= 0, e.g. 0.05,0.1")
-    return values
-
-
 def _parser(subparsers: Any, name: str, help_text: str, description: str) -> Any:
     return subparsers.add_parser(
         name,
@@ -83,10 +46,10 @@ def _parser(subparsers: Any, name: str, help_text: str, description: str) -> Any
 
 def _add_thresholds(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("policy thresholds (the floor may only tighten them)")
-    group.add_argument("--min-clean-accuracy", type=_fraction, required=True)
-    group.add_argument("--min-robust-accuracy", type=_fraction, required=True)
+    group.add_argument("--min-clean-accuracy", type=fraction, required=True)
+    group.add_argument("--min-robust-accuracy", type=fraction, required=True)
     group.add_argument("--robust-attack", default=C.WORST_CASE)
-    group.add_argument("--robust-epsilon", type=_number, required=True)
+    group.add_argument("--robust-epsilon", type=finite_float, required=True)
     group.add_argument(
         "--allow-masking-flag",
         dest="allow_masking_flags",
@@ -133,11 +96,11 @@ def add_step_parsers(subparsers: Any) -> None:
     p.add_argument("--out-dir", type=Path, required=True, metavar="DIR")
     p.add_argument("--dataset-format", choices=("npz", "csv"), default="npz")
     p.add_argument("--label-column", default="label")
-    p.add_argument("--test-fraction", type=_fraction, default=0.2)
-    p.add_argument("--seed", type=_count(0), default=0)
-    p.add_argument("--value-min", type=_number, default=0.0)
-    p.add_argument("--value-max", type=_number, default=1.0)
-    p.add_argument("--num-classes", type=_count(0), default=0, help="0: infer")
+    p.add_argument("--test-fraction", type=fraction, default=0.2)
+    p.add_argument("--seed", type=int_at_least(0), default=0)
+    p.add_argument("--value-min", type=finite_float, default=0.0)
+    p.add_argument("--value-max", type=finite_float, default=1.0)
+    p.add_argument("--num-classes", type=int_at_least(0), default=0, help="0: infer")
 
     p = _parser(
         subparsers,
@@ -150,13 +113,13 @@ def add_step_parsers(subparsers: Any) -> None:
     p.add_argument("--test-data", type=Path, required=True, metavar="NPZ")
     p.add_argument("--data-digest", required=True, metavar="sha256:HEX")
     p.add_argument("--model-out", type=Path, required=True, metavar="DIR")
-    p.add_argument("--epochs", type=_count(1), default=5)
-    p.add_argument("--batch-size", type=_count(1), default=64)
-    p.add_argument("--learning-rate", type=_number, default=0.001)
-    p.add_argument("--seed", type=_count(0), default=0)
+    p.add_argument("--epochs", type=int_at_least(1), default=5)
+    p.add_argument("--batch-size", type=int_at_least(1), default=64)
+    p.add_argument("--learning-rate", type=finite_float, default=0.001)
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--adversarial", choices=("none", "pgd", "fgsm_rs"), default="none")
-    p.add_argument("--adv-epsilon", type=_number, default=0.2)
-    p.add_argument("--adv-steps", type=_count(1), default=10)
+    p.add_argument("--adv-epsilon", type=finite_float, default=0.2)
+    p.add_argument("--adv-steps", type=int_at_least(1), default=10)
 
     p = _parser(
         subparsers,
@@ -170,10 +133,10 @@ def add_step_parsers(subparsers: Any) -> None:
     p.add_argument("--results", type=Path, required=True, metavar="JSON")
     p.add_argument("--data-digest", required=True, metavar="sha256:HEX")
     p.add_argument("--attestation-out", type=Path, required=True, metavar="FILE")
-    p.add_argument("--eps", dest="epsilons", type=_epsilons, default=[0.05, 0.1, 0.2])
+    p.add_argument("--eps", dest="epsilons", type=epsilon_list, default=[0.05, 0.1, 0.2])
     p.add_argument("--tier", choices=C.TIERS, default=C.TIER_FAST)
-    p.add_argument("--pgd-steps", type=_count(1), default=20)
-    p.add_argument("--seed", type=_count(0), default=0)
+    p.add_argument("--pgd-steps", type=int_at_least(1), default=20)
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     _add_thresholds(p)
     _method(p)
     add_signing_options(p)
@@ -200,7 +163,7 @@ def add_step_parsers(subparsers: Any) -> None:
     p.add_argument("--decision-out", type=Path, required=True, metavar="JSON")
     p.add_argument("--report-out", type=Path, default=None, metavar="MD")
     p.add_argument("--approval-out", type=Path, default=None, metavar="FILE")
-    p.add_argument("--gate-seed", type=_count(0), default=None, help="default: random")
+    p.add_argument("--gate-seed", type=int_at_least(0), default=None, help="default: random")
     _add_thresholds(p)
     _method(p)
     add_trust_options(p)

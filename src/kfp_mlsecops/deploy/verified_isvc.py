@@ -26,6 +26,8 @@ from kfp_mlsecops.deploy.manifest import API_VERSION, KIND, MANAGED_BY, render_i
 from kfp_mlsecops.deploy.names import validate_namespace
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.policy import POLICY_CONFIGMAP, POLICY_FILE, POLICY_MOUNT
+from kfp_mlsecops.signing.method import SigningMethod
+from kfp_mlsecops.signing.registry import all_methods, get_method
 
 __all__ = [
     "DEFAULT_PREDICTOR_IMAGE",
@@ -45,11 +47,11 @@ PREDICTOR_PORT = 8080
 MODEL_MOUNT = "/mnt/models"
 #: ``app.kubernetes.io/component`` of the predictor (monitoring selects pods by it).
 PREDICTOR_COMPONENT = "verified-predictor"
-#: Pod volume carrying the verification ConfigMap, per method.
-_TRUST_VOLUMES = {
-    C.SIGNING_METHOD_KEY: "verify-key",
-    C.SIGNING_METHOD_CERTIFICATE: "verify-chain",
-    C.SIGNING_METHOD_SIGSTORE: "verify-trust",
+#: The ``mlsecops serve`` option naming each file-valued verification option's file.
+_SERVE_FILE_FLAGS = {
+    "public_key_path": "--public-key",
+    "chain_paths": "--chain",
+    "trust_config_path": "--trust-config",
 }
 _APPROVAL_VOLUME = "approval-verify"
 _POLICY_VOLUME = "policy"
@@ -71,9 +73,11 @@ _ISSUER_RE = re.compile(r"https?://[^\s/?#]+(?:/\S*)?")
 class PredictorTrust:
     """How the verified predictor checks the model signature (and the attestation).
 
-    ``method`` is one of ``constants.SIGNING_METHODS``; the ConfigMap ``configmap`` (empty: the
-    method's default in ``constants.VERIFY_CONFIGMAPS``) is mounted read-only at
-    ``constants.VERIFY_KEY_MOUNT`` and holds:
+    ``method`` is any signing method (``kfp_mlsecops.signing.registry``); the ConfigMap
+    ``configmap`` (empty: the method's default, its wiring's ``verify_configmap``) is mounted
+    read-only at ``constants.VERIFY_KEY_MOUNT`` (pod volume: the wiring's ``predictor_volume``)
+    and holds the files of the wiring's ``verify_files``; ``identity`` and ``issuer`` are taken
+    exactly when the method's verification options name them. For the built-in methods:
 
     - ``key``: ``public-key.pem``; no identity or issuer.
     - ``certificate``: the trusted CA certificate PEM file(s) ``chain_files`` (default
@@ -92,41 +96,37 @@ class PredictorTrust:
 
     def __post_init__(self) -> None:
         """Validate the combination and fill the method's default ConfigMap and chain file."""
-        method = self.method
-        if method not in C.SIGNING_METHODS:
-            raise InvalidInputError(
-                f"predictor verification method {method!r} is unknown; use one of "
-                f"{', '.join(C.SIGNING_METHODS)}"
-            )
-        configmap = self.configmap or C.VERIFY_CONFIGMAPS[method]
+        signing = get_method(self.method, what="predictor verification method")
+        method = signing.name
+        configmap = self.configmap or signing.wiring.verify_configmap
         _check_configmap(configmap, f"{method} verification ConfigMap")
         object.__setattr__(self, "configmap", configmap)
-        wants_identity = method != C.SIGNING_METHOD_KEY
-        if wants_identity:
-            _check_identity(self.identity, method)
+        if _takes(signing, "identity"):
+            _check_identity(self.identity, signing)
         elif self.identity is not None:
             raise InvalidInputError(
-                "predictor verification method 'key' takes no identity; drop it or use the "
-                "certificate or sigstore method"
+                f"predictor verification method {method!r} takes no identity; drop it or use the "
+                f"{' or '.join(_taking('identity'))} method"
             )
-        if method == C.SIGNING_METHOD_SIGSTORE:
-            _check_issuer(self.issuer)
+        if _takes(signing, "issuer"):
+            _check_issuer(self.issuer, method)
         elif self.issuer is not None:
             raise InvalidInputError(
-                f"predictor verification method {method!r} takes no issuer (only sigstore does)"
+                f"predictor verification method {method!r} takes no issuer ({_only('issuer')})"
             )
         if isinstance(self.chain_files, str):
             raise InvalidInputError(
                 f"chain_files {self.chain_files!r} must be a list of ConfigMap keys, not a string"
             )
-        if method == C.SIGNING_METHOD_CERTIFICATE:
-            chain = tuple(self.chain_files) or (C.VERIFY_CHAIN_FILE,)
+        default_chain = signing.wiring.verify_files.get("chain_paths")
+        if default_chain is not None:
+            chain = tuple(self.chain_files) or _files(default_chain)
             _check_chain_files(chain, configmap)
             object.__setattr__(self, "chain_files", chain)
         elif self.chain_files:
             raise InvalidInputError(
-                f"predictor verification method {method!r} takes no chain_files (only "
-                "certificate does)"
+                f"predictor verification method {method!r} takes no chain_files "
+                f"({_only('chain_paths', files=True)})"
             )
 
     @classmethod
@@ -148,27 +148,22 @@ class PredictorTrust:
 
     def serve_args(self) -> list[str]:
         """Return the ``mlsecops serve`` verification options for the mounted ConfigMap."""
+        signing = get_method(self.method)
         args = ["--method", self.method]
-        if self.method == C.SIGNING_METHOD_KEY:
-            return [*args, "--public-key", _in_mount(C.VERIFY_KEY_FILE)]
-        if self.method == C.SIGNING_METHOD_CERTIFICATE:
-            for name in self.chain_files:
-                args += ["--chain", _in_mount(name)]
-            return [*args, "--identity", str(self.identity)]
-        return [
-            *args,
-            "--trust-config",
-            _in_mount(C.VERIFY_TRUST_CONFIG_FILE),
-            "--identity",
-            str(self.identity),
-            "--issuer",
-            str(self.issuer),
-        ]
+        for option, files in signing.wiring.verify_files.items():
+            names = self.chain_files if option == "chain_paths" else _files(files)
+            for name in names:
+                args += [_SERVE_FILE_FLAGS[option], _in_mount(name)]
+        if _takes(signing, "identity"):
+            args += ["--identity", str(self.identity)]
+        if _takes(signing, "issuer"):
+            args += ["--issuer", str(self.issuer)]
+        return args
 
     @property
     def volume_name(self) -> str:
         """The pod volume that carries the ConfigMap."""
-        return _TRUST_VOLUMES[self.method]
+        return get_method(self.method).wiring.predictor_volume
 
 
 def predictor_args(
@@ -346,17 +341,39 @@ def _in_mount(file_name: str) -> str:
     return f"{C.VERIFY_KEY_MOUNT}/{file_name}"
 
 
+def _files(files: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (files,) if isinstance(files, str) else tuple(files)
+
+
+def _takes(method: SigningMethod, option: str) -> bool:
+    return option in method.verification_options
+
+
+def _taking(option: str, *, files: bool = False) -> list[str]:
+    """Return the methods taking a verification ``option`` (with a ConfigMap file for it)."""
+    return [
+        m.name
+        for m in all_methods()
+        if (option in m.wiring.verify_files if files else _takes(m, option))
+    ]
+
+
+def _only(option: str, *, files: bool = False) -> str:
+    names = _taking(option, files=files)
+    return f"only {' and '.join(names)} {'does' if len(names) == 1 else 'do'}"
+
+
 def _check_configmap(name: object, what: str) -> None:
     if not isinstance(name, str) or len(name) > 253 or not _CONFIGMAP_RE.fullmatch(name):
         raise InvalidInputError(f"{what} {name!r} is not a valid ConfigMap name (DNS subdomain)")
 
 
-def _check_identity(identity: object, method: str) -> None:
-    example = "CN=model-signer,O=Example" if method == C.SIGNING_METHOD_CERTIFICATE else "an e-mail"
+def _check_identity(identity: object, method: SigningMethod) -> None:
     if identity is None or identity == "":
+        example = f" (e.g. {method.identity_example})" if method.identity_example else ""
         raise InvalidInputError(
-            f"predictor verification method {method!r} needs the signer identity "
-            f"(e.g. {example}); there is no default"
+            f"predictor verification method {method.name!r} needs the signer identity"
+            f"{example}; there is no default"
         )
     if (
         not isinstance(identity, str)
@@ -371,10 +388,10 @@ def _check_identity(identity: object, method: str) -> None:
         )
 
 
-def _check_issuer(issuer: object) -> None:
+def _check_issuer(issuer: object, method: str) -> None:
     if issuer is None or issuer == "":
         raise InvalidInputError(
-            "predictor verification method 'sigstore' needs the OIDC issuer URL (e.g. "
+            f"predictor verification method {method!r} needs the OIDC issuer URL (e.g. "
             "https://accounts.google.com); there is no default"
         )
     if (

@@ -1,10 +1,11 @@
 """Build the predictor's verification policy for a signing method, from flat options.
 
-The model options are those of ``mlsecops verify`` (and ``mlsecops serve``): ``key`` needs the
-public key; ``certificate`` the trusted CA certificate(s) and the leaf identity; ``sigstore``
-the identity, the OIDC issuer and a ClientTrustConfig (offline). The approval is the gate's,
-verified with the gate's own public key; ``floor_path`` is the serving namespace's policy floor
-(None: the built-in default). An option the method does not use, or a missing one, is an
+The model options are those of ``mlsecops verify`` (and ``mlsecops serve``); which ones a method
+takes is the method's own (``kfp_mlsecops.signing.registry``), e.g. ``key`` the public key,
+``certificate`` the trusted CA certificate(s) and the leaf identity, ``sigstore`` the identity,
+the OIDC issuer and a ClientTrustConfig (offline). The approval is the gate's, verified with the
+gate's own public key; ``floor_path`` is the serving namespace's policy floor (None: the
+built-in default). An option the method does not use, or a missing one, is an
 InvalidInputError, raised before any model file is read.
 """
 

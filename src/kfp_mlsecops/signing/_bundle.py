@@ -1,4 +1,4 @@
-"""Reading the OMS statement out of a key-signed Sigstore bundle (shared by sign and verify).
+"""Reading the OMS statement out of a model-signing Sigstore bundle (shared by sign and verify).
 
 Only the payload is read here; whether its signature is valid is model-signing's job, and callers
 must call :func:`signed_statement` only on a bundle that has been verified or that they just made.
@@ -32,9 +32,11 @@ class SignedStatement:
     subject_name: str
 
 
-def _strict_json(data: bytes | str) -> Any:
+def strict_json(data: bytes | str) -> Any:
+    """Parse JSON, refusing NaN/Infinity and duplicate keys (readers disagree on them)."""
+
     def _no_constants(token: str) -> Any:
-        raise ValueError(f"non-finite number {token}")
+        raise ValueError(f"non-finite number {token} is not allowed")
 
     def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -50,7 +52,7 @@ def _strict_json(data: bytes | str) -> Any:
 def read_bundle_json(data: bytes) -> dict[str, Any]:
     """Parse signature-bundle bytes as a strict JSON object (ValueError when they are not)."""
     try:
-        bundle = _strict_json(data)
+        bundle = strict_json(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"signature is not JSON ({one_line(e, 120)})") from e
     if not isinstance(bundle, dict):
@@ -80,7 +82,7 @@ def signed_statement(bundle: dict[str, Any]) -> SignedStatement:
     if not isinstance(payload, str):
         raise ValueError("DSSE payload is missing")
     try:
-        statement = _strict_json(base64.b64decode(payload, validate=True))
+        statement = strict_json(base64.b64decode(payload, validate=True))
     except (ValueError, binascii.Error, UnicodeDecodeError) as e:
         raise ValueError(f"DSSE payload is not base64 JSON ({one_line(e, 120)})") from e
     if not isinstance(statement, dict) or statement.get("_type") != IN_TOTO_STATEMENT_TYPE:

@@ -24,12 +24,13 @@ import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Final, Union
-
-from model_signing import hashing
+from typing import TYPE_CHECKING, Final, Union
 
 from kfp_mlsecops.constants import MODEL_DIGEST_PREFIX
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
+
+if TYPE_CHECKING:
+    from model_signing import hashing
 
 HASH_ALGORITHM: Final = "sha256"
 #: Bytes read per call while hashing a file (model-signing's default; does not affect digests).
@@ -72,18 +73,18 @@ def opt_path(value: PathArg | None) -> PathArg | None:
     return None if value is None or (isinstance(value, str) and not value.strip()) else value
 
 
+def as_text(value: object, what: str) -> str:
+    """Return ``value`` when it is a non-blank string, else raise InvalidInputError."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{what} must be a non-empty string; pass the expected {what}")
+    return value
+
+
 def check_options(
-    kind: str,
-    method: str,
-    given: Mapping[str, bool],
-    allowed: Mapping[str, Sequence[str]],
+    kind: str, method: str, given: Mapping[str, bool], allowed: Sequence[str]
 ) -> None:
-    """Refuse an unknown ``method`` or an option it does not use (InvalidInputError)."""
-    if method not in allowed:
-        raise InvalidInputError(
-            f"{kind} method {method!r} is unknown; use one of {', '.join(allowed)}"
-        )
-    extra = sorted(name for name, is_set in given.items() if is_set and name not in allowed[method])
+    """Refuse an option that ``method`` does not use (InvalidInputError)."""
+    extra = sorted(name for name, is_set in given.items() if is_set and name not in allowed)
     if extra:
         raise InvalidInputError(
             f"{kind} method {method!r} does not use {', '.join(extra)}; drop it"
@@ -129,6 +130,8 @@ def hashing_config(ignore_paths: Sequence[str] = ()) -> hashing.Config:
     ``HASH_MAX_WORKERS`` threads at once (hashlib releases the GIL), so every file of a
     multi-file model progresses concurrently and the cores stay busy whatever the file sizes.
     """
+    from model_signing import hashing  # imported here: listing signing methods stays cheap
+
     return (
         hashing.Config()
         .set_ignored_paths(paths=list(ignore_paths), ignore_git_paths=False)

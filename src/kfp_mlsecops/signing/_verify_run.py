@@ -14,7 +14,7 @@ from model_signing import verifying as ms_verifying
 
 from kfp_mlsecops.signing._bundle import SignedStatement, read_bundle_json, signed_statement
 from kfp_mlsecops.signing._contract import HASH_ALGORITHM, hashing_config, one_line
-from kfp_mlsecops.signing._verifiers import Fail
+from kfp_mlsecops.signing.method import Fail
 
 
 def verify_with(

@@ -1,10 +1,10 @@
-"""Sign a model directory with OpenSSF model-signing: key, certificate or Sigstore keyless.
+"""Sign a model directory with OpenSSF model-signing: key, certificate, Sigstore or any method.
 
 :class:`SigningConfig` is a small immutable builder in model-signing's style: pick exactly one
-method with ``use_key`` / ``use_certificate`` / ``use_sigstore`` (each returns a new config),
-then call ``sign``. :func:`sign_model` is the key-method shortcut. Every method shares the
-hashing config and the bundle contract in ``_contract`` / ``_bundle``; the per-method checks
-live in ``_signers``.
+method with ``use_key`` / ``use_certificate`` / ``use_sigstore`` or, for any registered method,
+``from_method`` (each returns a new config), then call ``sign``. :func:`sign_model` is the
+key-method shortcut. Every method shares the hashing config and the bundle contract in
+``_contract`` / ``_bundle``; the per-method checks live in the method's module (:mod:`.registry`).
 """
 
 from __future__ import annotations
@@ -14,16 +14,11 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from model_signing import signing as ms_signing
-
-from kfp_mlsecops.constants import (
-    SIGNING_METHOD_CERTIFICATE,
-    SIGNING_METHOD_KEY,
-    SIGNING_METHOD_SIGSTORE,
-)
 from kfp_mlsecops.errors import InvalidInputError, SigningError
 from kfp_mlsecops.signing._bundle import read_bundle_json, signed_statement
+from kfp_mlsecops.signing._certificate import CertificateSigner
 from kfp_mlsecops.signing._contract import (
     PathArg,
     as_path,
@@ -34,7 +29,15 @@ from kfp_mlsecops.signing._contract import (
     one_line,
     opt_path,
 )
-from kfp_mlsecops.signing._signers import CertificateSigner, KeySigner, Signer, SigstoreSigner
+from kfp_mlsecops.signing._key import KeySigner
+from kfp_mlsecops.signing._sigstore import SigstoreSigner
+from kfp_mlsecops.signing.method import EnvelopeSigner, Signer
+from kfp_mlsecops.signing.registry import get_method, method_of
+
+if TYPE_CHECKING:
+    from model_signing import signing as ms_signing
+
+_UNCONFIGURED = "call use_key, use_certificate or use_sigstore"
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,7 @@ class SigningConfig:
     ) -> SigningConfig:
         """Sign with an ECDSA (P-256/P-384/P-521) PEM key; the password, if any, from a file."""
         return SigningConfig(
-            KeySigner(
-                as_path(private_key_path, "private_key_path"),
-                None if password_path is None else as_path(password_path, "password_path"),
-            )
+            KeySigner.create(private_key_path=private_key_path, password_path=password_path)
         )
 
     def use_certificate(
@@ -69,14 +69,11 @@ class SigningConfig:
         The leaf must be valid now, allow codeSigning, match the key and be issued by a chain
         certificate; the key must be unencrypted (model-signing 1.1.1 takes no password here).
         """
-        chain = _paths(chain_paths, "chain_paths")
-        if not chain:
-            raise InvalidInputError("chain_paths is empty; pass the issuing CA certificate(s)")
         return SigningConfig(
-            CertificateSigner(
-                as_path(private_key_path, "private_key_path"),
-                as_path(certificate_path, "certificate_path"),
-                chain,
+            CertificateSigner.create(
+                private_key_path=private_key_path,
+                certificate_path=certificate_path,
+                chain_paths=chain_paths,
             )
         )
 
@@ -94,14 +91,10 @@ class SigningConfig:
         ``trust_config_path`` picks the Sigstore instance; None means the public-good instance.
         """
         return SigningConfig(
-            SigstoreSigner(
-                None
-                if identity_token_path is None
-                else as_path(identity_token_path, "identity_token_path"),
-                use_ambient_credentials is True,
-                None
-                if trust_config_path is None
-                else as_path(trust_config_path, "trust_config_path"),
+            SigstoreSigner.create(
+                identity_token_path=identity_token_path,
+                use_ambient_credentials=use_ambient_credentials,
+                trust_config_path=trust_config_path,
             )
         )
 
@@ -120,87 +113,47 @@ class SigningConfig:
     ) -> SigningConfig:
         """Build a config from a method name and flat options (for CLIs and KFP parameters).
 
+        ``method`` is any registered method (:func:`~kfp_mlsecops.signing.registry.method_names`).
         Empty strings count as not given. An option that the method does not use is an error,
         so a misplaced key or token is never silently ignored.
         """
-        key, password, certificate = (
-            opt_path(private_key_path),
-            opt_path(password_path),
-            opt_path(certificate_path),
-        )
-        chain = [p for p in chain_paths if opt_path(p) is not None]
-        token, trust = opt_path(identity_token_path), opt_path(trust_config_path)
-        check_options(
-            "signing",
-            method,
-            {
-                "private_key_path": key is not None,
-                "password_path": password is not None,
-                "certificate_path": certificate is not None,
-                "chain_paths": bool(chain),
-                "identity_token_path": token is not None,
-                "use_ambient_credentials": use_ambient_credentials is True,
-                "trust_config_path": trust is not None,
-            },
-            {
-                SIGNING_METHOD_KEY: ("private_key_path", "password_path"),
-                SIGNING_METHOD_CERTIFICATE: ("private_key_path", "certificate_path", "chain_paths"),
-                SIGNING_METHOD_SIGSTORE: (
-                    "identity_token_path",
-                    "use_ambient_credentials",
-                    "trust_config_path",
-                ),
-            },
-        )
-        if method == SIGNING_METHOD_KEY:
-            if key is None:
-                raise InvalidInputError("signing method 'key' needs private_key_path; pass it")
-            return cls().use_key(private_key_path=key, password_path=password)
-        if method == SIGNING_METHOD_CERTIFICATE:
-            if key is None or certificate is None or not chain:
-                raise InvalidInputError(
-                    "signing method 'certificate' needs private_key_path, certificate_path and "
-                    "chain_paths; pass all three"
-                )
-            return cls().use_certificate(
-                private_key_path=key, certificate_path=certificate, chain_paths=chain
-            )
-        return cls().use_sigstore(
-            identity_token_path=token,
-            use_ambient_credentials=use_ambient_credentials,
-            trust_config_path=trust,
-        )
+        options = {
+            "private_key_path": opt_path(private_key_path),
+            "password_path": opt_path(password_path),
+            "certificate_path": opt_path(certificate_path),
+            "chain_paths": [p for p in chain_paths if opt_path(p) is not None],
+            "identity_token_path": opt_path(identity_token_path),
+            "use_ambient_credentials": use_ambient_credentials is True,
+            "trust_config_path": opt_path(trust_config_path),
+        }
+        chosen = get_method(method)
+        given = {name: _is_set(value) for name, value in options.items()}
+        check_options("signing", chosen.name, given, chosen.signing_options)
+        return cls(chosen.signer_from({name: options[name] for name in chosen.signing_options}))
 
     @property
     def method(self) -> str:
-        """The configured method name (``key``, ``certificate`` or ``sigstore``)."""
-        if isinstance(self.signer, KeySigner):
-            return SIGNING_METHOD_KEY
-        if isinstance(self.signer, CertificateSigner):
-            return SIGNING_METHOD_CERTIFICATE
-        if isinstance(self.signer, SigstoreSigner):
-            return SIGNING_METHOD_SIGSTORE
-        raise SigningError(
-            "no signing method configured; call use_key, use_certificate or use_sigstore"
-        )
+        """The configured method name (``key``, ``certificate``, ``sigstore``, ...)."""
+        found = None if self.signer is None else method_of(self.signer)
+        if found is None:
+            raise SigningError(f"no signing method configured; {_UNCONFIGURED}")
+        return found.name
 
     def public_key_pem(self) -> bytes | None:
-        """Return the PEM public key of the key method's private key; None for other methods.
+        """Return the PEM public key of the method's signing key; None for keyless methods.
 
         Used for separation-of-duties checks. Raises SigningError for an unusable key.
         """
-        if not isinstance(self.signer, KeySigner):
-            return None
-        from cryptography.hazmat.primitives import serialization
+        return None if self.signer is None else self.signer.public_key_pem()
 
-        from kfp_mlsecops.signing.keys import load_signing_key, read_password
+    def envelope_signer(self) -> EnvelopeSigner:
+        """Return the signer of in-toto Statements (attestation, approval) with this material.
 
-        key = load_signing_key(
-            self.signer.private_key_path, read_password(self.signer.password_path)
-        )
-        return key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        Raises SigningError when no method is configured.
+        """
+        if self.signer is None:
+            raise SigningError(f"the signing config has no method; {_UNCONFIGURED}")
+        return self.signer.envelope_signer()
 
     def sign(self, model_dir: PathArg, signature_path: PathArg) -> str:
         """Sign every file of ``model_dir`` into ``signature_path``; return the model digest.
@@ -210,9 +163,7 @@ class SigningConfig:
         key, certificate or token, InvalidInputError for a misplaced signature path.
         """
         if self.signer is None:
-            raise SigningError(
-                "no signing method configured; call use_key, use_certificate or use_sigstore"
-            )
+            raise SigningError(f"no signing method configured; {_UNCONFIGURED}")
         model = check_model_dir(model_dir, error=SigningError)
         target = _signature_target(signature_path, model)
         config, what = self.signer.prepare()
@@ -237,10 +188,8 @@ def sign_model(
     return config.sign(model_dir, signature_path)
 
 
-def _paths(values: Sequence[PathArg], what: str) -> tuple[Path, ...]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise InvalidInputError(f"{what} must be a list of paths, got {type(values).__name__}")
-    return tuple(as_path(v, what) for v in values)
+def _is_set(value: object) -> bool:
+    return value is not None and value is not False and value != []
 
 
 def _signature_target(signature_path: PathArg, model: Path) -> Path:

@@ -1,10 +1,11 @@
 """Verify a model directory against a model-signing bundle; fail closed on anything unexpected.
 
 :class:`VerificationConfig` is an immutable builder: pick what you trust with exactly one of
-``use_key`` / ``use_certificate`` / ``use_sigstore`` (no defaults for keys, identities, issuers or
-trust roots), optionally ``set_ignore_paths`` and ``set_expected_digest``, then ``verify``.
-``verify`` returns the verified model digest or raises VerificationError; there is no boolean
-result, and any unexpected exception becomes a VerificationError. An unconfigured config fails.
+``use_key`` / ``use_certificate`` / ``use_sigstore`` or ``from_method`` (no defaults for keys,
+identities, issuers or trust roots), optionally ``set_ignore_paths`` and
+``set_expected_digest``, then ``verify``. ``verify`` returns the verified model digest or raises
+VerificationError; there is no boolean result, and any unexpected exception becomes a
+VerificationError. An unconfigured config fails.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from kfp_mlsecops.constants import (
-    SIGNING_METHOD_CERTIFICATE,
-    SIGNING_METHOD_KEY,
-    SIGNING_METHOD_SIGSTORE,
-)
 from kfp_mlsecops.errors import InvalidInputError, VerificationError
 from kfp_mlsecops.signing._bundle import material_kind, read_bundle_json
+from kfp_mlsecops.signing._certificate import CertificatePolicy
 from kfp_mlsecops.signing._contract import (
     PathArg,
     as_path,
@@ -31,14 +28,11 @@ from kfp_mlsecops.signing._contract import (
     one_line,
     opt_path,
 )
-from kfp_mlsecops.signing._verifiers import (
-    CertificatePolicy,
-    Fail,
-    KeyPolicy,
-    Policy,
-    SigstorePolicy,
-)
+from kfp_mlsecops.signing._key import KeyPolicy
+from kfp_mlsecops.signing._sigstore import SigstorePolicy
 from kfp_mlsecops.signing._verify_run import verify_with
+from kfp_mlsecops.signing.method import EnvelopeVerifier, Fail, Policy
+from kfp_mlsecops.signing.registry import get_method
 
 _DO_NOT_DEPLOY = "do not deploy"
 
@@ -53,7 +47,7 @@ class VerificationConfig:
 
     def use_key(self, *, public_key_path: PathArg) -> VerificationConfig:
         """Trust signatures made with the private half of this ECDSA public key (PEM)."""
-        return replace(self, policy=KeyPolicy(as_path(public_key_path, "public_key_path")))
+        return replace(self, policy=KeyPolicy.create(public_key_path=public_key_path))
 
     def use_certificate(
         self, *, chain_paths: Sequence[PathArg], identity: str
@@ -65,12 +59,9 @@ class VerificationConfig:
         values. The leaf must allow codeSigning and be valid at verification time (bundles
         from this method carry no trusted signing time).
         """
-        if isinstance(chain_paths, (str, bytes)) or not isinstance(chain_paths, Sequence):
-            raise InvalidInputError("chain_paths must be a list of CA certificate paths")
-        chain = tuple(as_path(p, "chain_paths") for p in chain_paths)
-        if not chain:
-            raise InvalidInputError("chain_paths is empty; pass the trusted CA certificate(s)")
-        return replace(self, policy=CertificatePolicy(chain, _text(identity, "identity")))
+        return replace(
+            self, policy=CertificatePolicy.create(chain_paths=chain_paths, identity=identity)
+        )
 
     def use_sigstore(
         self, *, identity: str, issuer: str, trust_config_path: PathArg
@@ -82,10 +73,8 @@ class VerificationConfig:
         """
         return replace(
             self,
-            policy=SigstorePolicy(
-                _text(identity, "identity"),
-                _text(issuer, "issuer"),
-                as_path(trust_config_path, "trust_config_path"),
+            policy=SigstorePolicy.create(
+                identity=identity, issuer=issuer, trust_config_path=trust_config_path
             ),
         )
 
@@ -95,17 +84,23 @@ class VerificationConfig:
         return "nothing (no trust policy configured)" if self.policy is None else self.policy.what
 
     def public_key_pem(self) -> bytes | None:
-        """Return the PEM public key the key method trusts; None for other methods or no file.
+        """Return the PEM public key the method trusts; None for keyless methods or no file.
 
         Used for separation-of-duties checks (the gate's approval key must differ from the
         model-signing key); verification itself reports an unreadable key.
         """
-        if not isinstance(self.policy, KeyPolicy):
-            return None
-        try:
-            return self.policy.public_key_path.read_bytes()
-        except OSError:
-            return None
+        return None if self.policy is None else self.policy.public_key_pem()
+
+    def envelope_verifier(self) -> EnvelopeVerifier:
+        """Return the verifier of in-toto Statements (attestation, approval) under this trust.
+
+        Raises VerificationError when no trust policy is configured.
+        """
+        if self.policy is None:
+            raise VerificationError(
+                "cannot be checked: no trust policy configured (call use_key, ...)"
+            )
+        return self.policy.envelope_verifier()
 
     def set_ignore_paths(self, paths: Sequence[str]) -> VerificationConfig:
         """Allow these model-relative paths to stay unsigned.
@@ -138,42 +133,22 @@ class VerificationConfig:
     ) -> VerificationConfig:
         """Build a config from a method name and flat options (for CLIs and KFP parameters).
 
+        ``method`` is any registered method (:func:`~kfp_mlsecops.signing.registry.method_names`).
         Empty strings count as not given; an option the method does not use is an error.
         """
-        key, trust = opt_path(public_key_path), opt_path(trust_config_path)
-        chain = [p for p in chain_paths if opt_path(p) is not None]
-        who, iss = (identity or "").strip() or None, (issuer or "").strip() or None
-        check_options(
-            "verification",
-            method,
-            {
-                "public_key_path": key is not None,
-                "chain_paths": bool(chain),
-                "identity": who is not None,
-                "issuer": iss is not None,
-                "trust_config_path": trust is not None,
-            },
-            {
-                SIGNING_METHOD_KEY: ("public_key_path",),
-                SIGNING_METHOD_CERTIFICATE: ("chain_paths", "identity"),
-                SIGNING_METHOD_SIGSTORE: ("identity", "issuer", "trust_config_path"),
-            },
+        options = {
+            "public_key_path": opt_path(public_key_path),
+            "chain_paths": [p for p in chain_paths if opt_path(p) is not None],
+            "identity": (identity or "").strip() or None,
+            "issuer": (issuer or "").strip() or None,
+            "trust_config_path": opt_path(trust_config_path),
+        }
+        chosen = get_method(method, what="verification method")
+        given = {name: value is not None and value != [] for name, value in options.items()}
+        check_options("verification", chosen.name, given, chosen.verification_options)
+        return cls(
+            policy=chosen.policy_from({name: options[name] for name in chosen.verification_options})
         )
-        if method == SIGNING_METHOD_KEY:
-            if key is None:
-                raise InvalidInputError("verification method 'key' needs public_key_path")
-            return cls().use_key(public_key_path=key)
-        if method == SIGNING_METHOD_CERTIFICATE:
-            if not chain or who is None:
-                raise InvalidInputError(
-                    "verification method 'certificate' needs chain_paths and identity"
-                )
-            return cls().use_certificate(chain_paths=chain, identity=who)
-        if who is None or iss is None or trust is None:
-            raise InvalidInputError(
-                "verification method 'sigstore' needs identity, issuer and trust_config_path"
-            )
-        return cls().use_sigstore(identity=who, issuer=iss, trust_config_path=trust)
 
     def verify(self, model_dir: PathArg, signature_path: PathArg) -> str:
         """Verify ``model_dir`` against the bundle at ``signature_path``; return its digest.
@@ -283,9 +258,3 @@ def verify_model(
         .set_expected_digest(expected_digest)
     )
     return config.verify(model_dir, signature_path)
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{what} must be a non-empty string; pass the expected {what}")
-    return value
