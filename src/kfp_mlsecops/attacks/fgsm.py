@@ -54,7 +54,8 @@ def _build(model: TFModel) -> Any:
             model.input_spec(),
             tf.TensorSpec([None], tf.int64),
             tf.TensorSpec([None], tf.float32),
-        ]
+        ],
+        autograph=False,  # straight-line code: nothing to convert, and converting costs
     )
     def fgsm(x: Any, y: Any, eps: Any) -> Any:
         grad = loss_gradient(model, x, y)

@@ -141,17 +141,52 @@ class PGD(Attack):
             )
             return hit, margin
 
+        def step(idx: Any, adv: Any, xa: Any, ya: Any, ea: Any, state: Any) -> tuple[Any, ...]:
+            """One gradient step on the active samples; with early stop, retire the broken."""
+            best, best_margin, done = state
+            logits, _, grad = _tf.loss_and_gradient(
+                model,
+                adv,
+                lambda z: _tf.cross_entropy(z, ya),
+                logits_fn=None if low is None else gradient_logits,
+            )
+            if early_stop:
+                hit, margins = judge(adv, ya, logits)
+                at = tf.expand_dims(tf.boolean_mask(idx, hit), 1)
+                best = tf.tensor_scatter_nd_update(best, at, tf.boolean_mask(adv, hit))
+                best_margin = tf.tensor_scatter_nd_update(
+                    best_margin, at, tf.boolean_mask(margins, hit)
+                )
+                done = tf.tensor_scatter_nd_update(done, at, tf.fill([tf.size(at)], True))
+                idx, adv, xa, ya, ea, grad = (
+                    tf.boolean_mask(t, ~hit) for t in (idx, adv, xa, ya, ea, grad)
+                )
+            adv = _tf.project(
+                adv
+                + _tf.per_sample(rel_stepsize * ea, adv) * _tf.ascent_direction(grad, norm=norm),
+                xa,
+                ea,
+                norm=norm,
+                bounds=bounds,
+            )
+            return idx, adv, xa, ya, ea, (best, best_margin, done)
+
+        # Written with explicit tf.while_loop / tf.cond (autograph off): converting the Python
+        # loop cost more than the whole re-attack the gate runs on a sample of points.
         @tf.function(
             input_signature=[
                 model.input_spec(),
                 tf.TensorSpec([None], tf.int64),
                 tf.TensorSpec([None], tf.float32),
                 tf.TensorSpec([None], tf.int64),
-            ]
+            ],
+            autograph=False,
         )
         def pgd(x: Any, y: Any, eps: Any, ids: Any) -> Any:
             best, best_margin = x, tf.fill(tf.shape(y), float("inf"))
             done = tf.zeros(tf.shape(y), tf.bool)  # misclassified by an earlier iterate
+            # a batch whose budgets are all 0 cannot move: skip its gradient steps
+            n_steps = tf.where(tf.reduce_any(eps > 0), steps, 0)
             for restart in range(restarts):
                 start = x
                 if random_start:
@@ -168,36 +203,12 @@ class PGD(Attack):
                 # the samples still to attack, compacted so broken ones cost no more passes
                 idx = tf.where(~done)[:, 0]
                 adv, xa, ya, ea = (tf.gather(t, idx) for t in (start, x, y, eps))
-                # a batch whose budgets are all 0 cannot move: skip its gradient steps
-                for _ in tf.range(tf.where(tf.reduce_any(eps > 0), steps, 0)):
-                    if tf.size(idx) == 0:  # all broken (an empty batch also upsets oneDNN)
-                        break
-                    logits, _, grad = _tf.loss_and_gradient(
-                        model,
-                        adv,
-                        lambda z, ya=ya: _tf.cross_entropy(z, ya),
-                        logits_fn=None if low is None else gradient_logits,
-                    )
-                    if early_stop:
-                        hit, margins = judge(adv, ya, logits)
-                        at = tf.expand_dims(tf.boolean_mask(idx, hit), 1)
-                        best = tf.tensor_scatter_nd_update(best, at, tf.boolean_mask(adv, hit))
-                        best_margin = tf.tensor_scatter_nd_update(
-                            best_margin, at, tf.boolean_mask(margins, hit)
-                        )
-                        done = tf.tensor_scatter_nd_update(done, at, tf.fill([tf.size(at)], True))
-                        idx, adv, xa, ya, ea, grad = (
-                            tf.boolean_mask(t, ~hit) for t in (idx, adv, xa, ya, ea, grad)
-                        )
-                    adv = _tf.project(
-                        adv
-                        + _tf.per_sample(rel_stepsize * ea, adv)
-                        * _tf.ascent_direction(grad, norm=norm),
-                        xa,
-                        ea,
-                        norm=norm,
-                        bounds=bounds,
-                    )
+                _, idx, adv, xa, ya, ea, (best, best_margin, done) = tf.while_loop(
+                    # stop when every sample is broken (an empty batch also upsets oneDNN)
+                    lambda i, idx, *_: tf.logical_and(i < n_steps, tf.size(idx) > 0),
+                    lambda i, *loop: (i + 1, *step(*loop)),
+                    (tf.constant(0), idx, adv, xa, ya, ea, (best, best_margin, done)),
+                )
                 if restarts == 1:  # nothing to compare with: keep the last iterate
                     return tf.tensor_scatter_nd_update(best, tf.expand_dims(idx, 1), adv)
                 margin = tf.cond(
