@@ -1,6 +1,5 @@
-"""Strict JSON for attestation inputs and payloads, and the canonical form numbers are compared in.
+"""The canonical JSON form attested numbers are compared in (strict reading: ``kfp_mlsecops._io``).
 
-Strict means: no NaN/Infinity, no duplicate keys (two readers could disagree on which one wins).
 The canonical form is RFC 8785 (JCS), via the ``rfc8785`` package: keys sorted, no whitespace,
 every number written as the IEEE-754 double it denotes, so ``200`` and ``200.0`` are equal and any
 other change to a number is not.
@@ -8,31 +7,9 @@ other change to a number is not.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import rfc8785
-
-
-def _no_constants(token: str) -> Any:
-    raise ValueError(f"non-finite number {token} is not allowed")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def strict_loads(data: bytes | str) -> Any:
-    """Parse JSON strictly; ValueError (UnicodeDecodeError included) when it is not."""
-    try:
-        return json.loads(data, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON ({e.msg} at line {e.lineno})") from e
 
 
 def canonical(value: Any) -> bytes:

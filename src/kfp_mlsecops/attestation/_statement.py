@@ -24,8 +24,9 @@ from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
 from in_toto_attestation.v1.statement import Statement
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._io import strict_json
 from kfp_mlsecops.attestation import predicate as P
-from kfp_mlsecops.attestation._json import canonical, strict_loads
+from kfp_mlsecops.attestation._json import canonical
 from kfp_mlsecops.attestation.predicate import AttestationPredicate
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -71,7 +72,7 @@ def read_statement(payload: bytes, predicate_type: str) -> tuple[str, str, objec
     exactly one subject carrying our model digest).
     """
     try:
-        document = strict_loads(payload)
+        document = strict_json(payload)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"payload is not strict JSON ({_short(e)})") from e
     if not isinstance(document, dict):

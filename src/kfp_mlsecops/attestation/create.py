@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._io import strict_json
 from kfp_mlsecops.attestation import predicate as P
-from kfp_mlsecops.attestation._json import canonical, strict_loads
+from kfp_mlsecops.attestation._json import canonical
 from kfp_mlsecops.attestation.statement import sign_statement
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.signing import SigningConfig, model_digest
@@ -139,7 +140,7 @@ def _target(out_path: Path, model: Path) -> Path:
 def _results(path: Path, digest: str) -> dict[str, Any]:
     where = f"robustness results '{path}'"
     try:
-        results = strict_loads(path.read_bytes())
+        results = strict_json(path.read_bytes())
     except FileNotFoundError as e:
         raise InvalidInputError(f"{where} do not exist; run attack_test first") from e
     except OSError as e:

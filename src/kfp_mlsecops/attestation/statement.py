@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import write_text_atomic
+from kfp_mlsecops._io import one_line, write_text_atomic
 from kfp_mlsecops.attestation._statement import build_payload, read_statement
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, SigningError, VerificationError
 from kfp_mlsecops.signing import SigningConfig, VerificationConfig
@@ -25,7 +25,6 @@ from kfp_mlsecops.signing.method import EnvelopeSigner
 __all__ = ["sign_statement", "verify_statement"]
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_MAX_REASON = 400
 
 
 def sign_statement(
@@ -91,9 +90,7 @@ def verify_statement(
     where = Path(path)
 
     def fail(reason: str) -> VerificationError:
-        text = " ".join(reason.split())
-        text = text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
-        return VerificationError(f"{what} '{where}' {text}; do not deploy")
+        return VerificationError(f"{what} '{where}' {one_line(reason)}; do not deploy")
 
     if not isinstance(expected_model_digest, str) or not _DIGEST.fullmatch(expected_model_digest):
         raise fail(

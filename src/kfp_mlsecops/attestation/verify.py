@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._io import one_line
 from kfp_mlsecops.attestation._json import canonical
 from kfp_mlsecops.attestation._statement import parse_predicate
 from kfp_mlsecops.attestation.predicate import AttestationPredicate
@@ -19,7 +20,6 @@ from kfp_mlsecops.errors import InvalidInputError, VerificationError
 from kfp_mlsecops.signing import VerificationConfig, resolve_verification
 
 _DO_NOT_DEPLOY = "do not deploy"
-_MAX_REASON = 400
 
 
 def verify_attestation(
@@ -64,7 +64,7 @@ def verify_attestation(
 
 
 def _failure(path: Path, reason: str) -> VerificationError:
-    return VerificationError(f"attestation '{path}' {_one_line(reason)}; {_DO_NOT_DEPLOY}")
+    return VerificationError(f"attestation '{path}' {one_line(reason)}; {_DO_NOT_DEPLOY}")
 
 
 def check_attested_numbers(predicate: AttestationPredicate, results: dict[str, Any]) -> None:
@@ -75,7 +75,7 @@ def check_attested_numbers(predicate: AttestationPredicate, results: dict[str, A
     """
 
     def fail(reason: str) -> VerificationError:
-        return VerificationError(f"attestation check: {_one_line(reason)}; {_DO_NOT_DEPLOY}")
+        return VerificationError(f"attestation check: {one_line(reason)}; {_DO_NOT_DEPLOY}")
 
     if not isinstance(predicate, AttestationPredicate):
         raise fail(f"expected a verified AttestationPredicate, got {type(predicate).__name__}")
@@ -105,8 +105,3 @@ def _path(value: object, what: str) -> Path:
     if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or not str(value):
         raise InvalidInputError(f"{what} must be a non-empty path, got {value!r:.80}")
     return Path(value)
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from kfp_mlsecops import constants as c
+from kfp_mlsecops._io import one_line
 from kfp_mlsecops.attestation import check_attested_numbers, verify_attestation
 from kfp_mlsecops.errors import VerificationError
-from kfp_mlsecops.gate._json import one_line
 from kfp_mlsecops.gate.controls import ControlResult, Value, evaluate
 from kfp_mlsecops.safety import scan_model
 from kfp_mlsecops.signing import VerificationConfig

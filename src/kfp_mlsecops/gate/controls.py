@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Union
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.gate._json import is_number, one_line
+from kfp_mlsecops._io import is_number, one_line
 from kfp_mlsecops.policy import Policy
 from kfp_mlsecops.signing import VerificationConfig
 

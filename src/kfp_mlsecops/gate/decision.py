@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._io import one_line, read_json_object
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.gate._json import one_line, read_json_object
 from kfp_mlsecops.gate.approval import FloorRef
 from kfp_mlsecops.gate.controls import ControlResult
 from kfp_mlsecops.policy import Policy

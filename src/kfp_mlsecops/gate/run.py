@@ -7,9 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kfp_mlsecops._io import markdown_table, sha256_file, write_json_atomic, write_text_atomic
+from kfp_mlsecops._io import (
+    markdown_table,
+    one_line,
+    read_json_object,
+    sha256_file,
+    write_json_atomic,
+    write_text_atomic,
+)
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError
-from kfp_mlsecops.gate._json import one_line, read_json_object
 from kfp_mlsecops.gate.approval import Approval, FloorRef, check_separate_keys, sign_approval
 from kfp_mlsecops.gate.artifact_controls import model_scan_control, robustness_attestation_control
 from kfp_mlsecops.gate.controls import (

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from kfp_mlsecops._io import strict_json
 from kfp_mlsecops.signing._contract import HASH_ALGORITHM, Resource, one_line
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -30,23 +30,6 @@ class SignedStatement:
     resources: tuple[Resource, ...]
     serialization: dict[str, Any]
     subject_name: str
-
-
-def strict_json(data: bytes | str) -> Any:
-    """Parse JSON, refusing NaN/Infinity and duplicate keys (readers disagree on them)."""
-
-    def _no_constants(token: str) -> Any:
-        raise ValueError(f"non-finite number {token} is not allowed")
-
-    def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise ValueError(f"duplicate key {key!r}")
-            out[key] = value
-        return out
-
-    return json.loads(data, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
 
 
 def read_bundle_json(data: bytes) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Final, Union
 
+from kfp_mlsecops._io import one_line
 from kfp_mlsecops.constants import MODEL_DIGEST_PREFIX
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
 
@@ -41,19 +42,11 @@ HASH_MAX_WORKERS: Final = min(32, (os.cpu_count() or 1) + 4)
 
 _DIGEST_DOMAIN = b"kfp-mlsecops/model-digest/v1\n"
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
-_MAX_REASON = 400
 
 #: A manifest entry: (POSIX path relative to the model root, hash algorithm, hex digest).
 Resource = tuple[str, str, str]
 #: A path argument of the public API.
 PathArg = Union[str, "os.PathLike[str]"]
-
-
-def one_line(error: BaseException | str, limit: int = _MAX_REASON) -> str:
-    """Return ``error`` as one short line (whitespace collapsed, truncated)."""
-    text = error if isinstance(error, str) else (str(error) or type(error).__name__)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def as_path(value: object, what: str) -> Path:

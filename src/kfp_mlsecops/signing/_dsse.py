@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from securesystemslib.dsse import Envelope
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.signing._bundle import BUNDLE_MEDIA_TYPE, strict_json
+from kfp_mlsecops._io import strict_json
+from kfp_mlsecops.signing._bundle import BUNDLE_MEDIA_TYPE
 from kfp_mlsecops.signing.registry import all_methods, get_method
 
 if TYPE_CHECKING:
