@@ -60,6 +60,10 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
     )
     def secure_training(
         data_source: str = "digits",
+        data_format: str = "",
+        label_column: str = "label",
+        value_min: float = 0.0,
+        value_max: float = 1.0,
         test_fraction: float = 0.2,
         seed: int = 0,
         epochs: int = 5,
@@ -98,6 +102,12 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         pushgateway_url: str = "",
     ):
         """Run the secure training chain; deploy runs only with the gate's signed approval.
+
+        ``data_source`` is ``digits`` or a path the validate step can read: an NPZ, a CSV or
+        Parquet table (label column ``label_column``) or a folder of PNG/JPEG images with one
+        sub-folder per class; ``data_format`` names the format (empty: by suffix or folder).
+        Features must lie in [``value_min``, ``value_max``], the model's input range, which
+        also bounds every attack (epsilons are in the same units).
 
         ``adversarial_training`` is ``none``, ``pgd`` (PGD-AT) or ``fgsm_rs`` (FGSM with random
         start), at the train component's default budget. ``attack_tier`` is ``fast`` (FGSM + PGD) or
@@ -152,7 +162,14 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
             "trust_config_path": trust_config_path,
         }
         data = validate_data(
-            source=data_source, test_fraction=test_fraction, seed=seed, **monitoring
+            source=data_source,
+            dataset_format=data_format,
+            label_column=label_column,
+            value_min=value_min,
+            value_max=value_max,
+            test_fraction=test_fraction,
+            seed=seed,
+            **monitoring,
         )
         data.set_display_name("validate data")
 

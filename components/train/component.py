@@ -29,8 +29,9 @@ def train(
     """Train on ``train_data``, evaluate on ``test_data``.
 
     ``adversarial`` is ``none``, ``pgd`` (PGD-AT, ``adv_steps`` steps) or ``fgsm_rs`` (FGSM with
-    random start), at L-inf budget ``adv_epsilon`` in input units. ``model`` is a folder holding
-    ``1/`` (SavedModel), ``model.keras`` and ``provenance.json``.
+    random start), at L-inf budget ``adv_epsilon`` in input units. ``model`` is a folder in the
+    servable layout: ``1/`` (the SavedModel KServe serves), ``provenance.json`` and
+    ``reference_stats.json``.
     """
     from kfp_mlsecops.monitoring import record_step
     from kfp_mlsecops.training import train_model
@@ -55,7 +56,7 @@ def train(
             adv_epsilon=adv_epsilon,
             adv_steps=adv_steps,
         )
-    model.metadata.update({"framework": "tensorflow", "format": "savedmodel+keras"})
+    model.metadata.update({"framework": "tensorflow", "format": "savedmodel"})
     metrics.log_metric("accuracy", result.accuracy)
     metrics.log_metric("loss", result.loss)
     confusion.log_confusion_matrix(result.labels, result.confusion_matrix)

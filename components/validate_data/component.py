@@ -18,19 +18,25 @@ def validate_data(
     manifest: Output[Artifact],
     source: str = "digits",
     dataset: Input[Dataset] = None,
-    dataset_format: str = "npz",
+    dataset_format: str = "",
     label_column: str = "label",
     test_fraction: float = 0.2,
     seed: int = 0,
     value_min: float = 0.0,
     value_max: float = 1.0,
     num_classes: int = 0,
+    evaluation_only: bool = False,
     pushgateway_url: str = "",
     run_id: str = "",
     pipeline_name: str = "secure-training",
 ) -> NamedTuple("ValidateDataOutputs", [("data_digest", str), ("test_data_digest", str)]):
-    """Validate ``dataset`` (NPZ/CSV artifact) or ``source`` ("digits" or a path) and split it.
+    """Validate ``dataset`` (an artifact) or ``source`` ("digits" or a path) and split it.
 
+    ``dataset_format`` is ``npz``, ``csv``, ``parquet`` or ``images`` (a folder with one
+    sub-folder per class); empty recognises it by suffix or folder (name it for an artifact
+    file: artifact paths have no suffix). Features must lie in [``value_min``, ``value_max``];
+    ``label_column`` names a table's label column. ``evaluation_only`` keeps every sample as
+    the test split (no train split), for a model trained elsewhere.
     Fails with a one-line error when any error-severity check fails; no split is written then.
     Outputs the dataset digest (train + test) and the test split's own digest, which the gate
     uses to bind the split it re-evaluates on to this step's output.
@@ -62,6 +68,7 @@ def validate_data(
             value_min=value_min,
             value_max=value_max,
             num_classes=num_classes,
+            evaluation_only=evaluation_only,
         )
     for artifact in (train_data, test_data, manifest):
         artifact.metadata["digest"] = outcome.data_digest

@@ -247,3 +247,26 @@ def test_every_step_has_help(capsys):
             main([step, "--help"])
         assert info.value.code == 0
         assert "usage: mlsecops " + step in capsys.readouterr().out
+
+
+def test_validate_reads_a_parquet_table_for_evaluation_only(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1.0, 1.0, size=(60, 3))
+    table = {"f0": x[:, 0], "f1": x[:, 1], "f2": x[:, 2], "cls": np.arange(60) % 3}
+    pq.write_table(pa.table(table), tmp_path / "eval.parquet")
+    out = tmp_path / "out"
+    argv = ["validate", "--data", str(tmp_path / "eval.parquet"), "--out-dir", str(out)]
+    argv += ["--label-column", "cls", "--value-min", "-1", "--evaluation-only"]
+    assert main(argv) == EXIT_OK
+    printed = dict(line.split(" ", 1) for line in capsys.readouterr().out.splitlines())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["evaluation_only"] is True
+    assert printed["test_data_digest"] == manifest["splits"]["test"]["digest"]
+    assert manifest["splits"]["test"]["n_samples"] == 60
+    # a file that is not what --dataset-format says is one line naming it
+    argv = ["validate", "--data", str(tmp_path / "eval.parquet"), "--out-dir", str(out)]
+    assert main([*argv, "--dataset-format", "npz"]) == EXIT_USAGE
+    assert "not a readable NPZ archive" in _one_line(capsys.readouterr().err, "mlsecops validate: ")

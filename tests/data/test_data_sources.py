@@ -53,11 +53,11 @@ def test_csv_label_column_can_be_renamed(csv_file) -> None:
 
 def test_missing_path_names_the_file(tmp_path: Path) -> None:
     path = str(tmp_path / "nope.npz")
-    with pytest.raises(InvalidInputError, match=r"dataset '.*nope\.npz': file not found"):
+    with pytest.raises(InvalidInputError, match=r"dataset '.*nope\.npz': no such file or folder"):
         load_dataset(path)
 
 
-@pytest.mark.parametrize("name", ["data.txt", "data.parquet", "data", "mnist"])
+@pytest.mark.parametrize("name", ["data.txt", "data.json", "data", "mnist"])
 def test_unsupported_source_is_refused(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text("1,2\n", encoding="utf-8")

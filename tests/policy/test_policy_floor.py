@@ -295,7 +295,7 @@ def test_builtin_default_is_the_documented_floor(path):
             "waivable_masking_flags": [],
             "evidence": {
                 "inflation": 0.1,
-                "detection_probability": 0.99,
+                "detection_probability": 0.999,
                 "max_unreproduced": 0,
             },
         },

@@ -17,6 +17,7 @@ from kfp_mlsecops.cli.signing_commands import (
     run_verify,
 )
 from kfp_mlsecops.cli.step_commands import STEP_COMMANDS, add_step_parsers
+from kfp_mlsecops.data.formats import format_names
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError
 from kfp_mlsecops.training.adversarial import ADVERSARIAL_METHODS
 
@@ -47,7 +48,26 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline parameters (defaults are the pipeline's)")
-    group.add_argument("--data", dest="data_source", help="'digits' (built in) or a .npz/.csv path")
+    group.add_argument(
+        "--data",
+        dest="data_source",
+        help="'digits' (built in), an .npz, a .csv/.parquet table or a folder of images with "
+        "one sub-folder per class",
+    )
+    group.add_argument(
+        "--data-format",
+        choices=format_names(),
+        help="the format of --data (default: recognised by suffix or folder)",
+    )
+    group.add_argument("--label-column", help="the label column of a table (default: label)")
+    group.add_argument(
+        "--value-min", type=finite_float, help="lowest valid input value (default: 0)"
+    )
+    group.add_argument(
+        "--value-max",
+        type=finite_float,
+        help="highest valid input value (default: 1; 255 for 8-bit images the model scales)",
+    )
     group.add_argument("--epochs", type=int_at_least(1))
     group.add_argument(
         "--adversarial-training",
@@ -91,6 +111,10 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
 
 _PIPELINE_ARGS = (
     "data_source",
+    "data_format",
+    "label_column",
+    "value_min",
+    "value_max",
     "epochs",
     "adversarial_training",
     "seed",

@@ -30,6 +30,7 @@ from kfp_mlsecops.cli.signing_commands import (
     signing_config,
     verification_config,
 )
+from kfp_mlsecops.data.formats import format_names
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError, VerificationError
 
 __all__ = ["STEP_COMMANDS", "add_step_parsers"]
@@ -88,18 +89,32 @@ def add_step_parsers(subparsers: Any) -> None:
         subparsers,
         "validate",
         "validate a dataset and write the train/test split (validate-data step)",
-        "Validate 'digits' or an NPZ/CSV file and write train.npz, test.npz, report.json, "
-        "report.md and manifest.json into --out-dir; prints the dataset digest and the test "
-        "split's digest (what the gate binds).",
+        "Validate 'digits', an NPZ, a CSV or Parquet table, or a folder of PNG/JPEG images "
+        "(one sub-folder per class) and write train.npz, test.npz, report.json, report.md and "
+        "manifest.json into --out-dir; prints the dataset digest and the test split's digest "
+        "(what the gate binds).",
     )
-    p.add_argument("--data", default="digits", help="'digits' or an .npz/.csv path")
+    p.add_argument(
+        "--data", default="digits", help="'digits', an .npz, a .csv/.parquet or an image folder"
+    )
     p.add_argument("--out-dir", type=Path, required=True, metavar="DIR")
-    p.add_argument("--dataset-format", choices=("npz", "csv"), default="npz")
-    p.add_argument("--label-column", default="label")
+    p.add_argument(
+        "--dataset-format",
+        choices=format_names(),
+        default=None,
+        help="the format of --data (default: recognised by suffix or folder)",
+    )
+    p.add_argument("--label-column", default="label", help="a table's label column")
+    p.add_argument(
+        "--evaluation-only",
+        action="store_true",
+        help="keep every sample as the test split (no train split): evaluate a model trained "
+        "elsewhere",
+    )
     p.add_argument("--test-fraction", type=fraction, default=0.2)
     p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--value-min", type=finite_float, default=0.0)
-    p.add_argument("--value-max", type=finite_float, default=1.0)
+    p.add_argument("--value-max", type=finite_float, default=1.0, help="255 for 8-bit images")
     p.add_argument("--num-classes", type=int_at_least(0), default=0, help="0: infer")
 
     p = _parser(
@@ -208,13 +223,14 @@ def _run_validate(args: argparse.Namespace) -> int:
         report_json_path=out / "report.json",
         report_md_path=out / "report.md",
         manifest_path=out / "manifest.json",
-        dataset_format=args.dataset_format,
+        dataset_format=args.dataset_format or "",
         label_column=args.label_column,
         test_fraction=args.test_fraction,
         seed=args.seed,
         value_min=args.value_min,
         value_max=args.value_max,
         num_classes=args.num_classes,
+        evaluation_only=args.evaluation_only,
     )
     print(f"data_digest {outcome.data_digest}")
     print(f"test_data_digest {outcome.test_digest}")

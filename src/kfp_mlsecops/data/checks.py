@@ -25,6 +25,7 @@ __all__ = [
     "check_split_coverage",
     "check_value_range",
     "class_counts",
+    "evaluation_only_finding",
     "resolve_n_classes",
 ]
 
@@ -243,3 +244,9 @@ def check_split_coverage(
         return Finding("split_coverage", ERROR, False, message, lowest)
     message = f"every class in both splits (fewest per class and split: {lowest})"
     return Finding("split_coverage", ERROR, True, message, lowest)
+
+
+def evaluation_only_finding(n_samples: int) -> Finding:
+    """``split_coverage`` in evaluation-only mode: no split is made, every sample is test data."""
+    message = f"evaluation only: all {n_samples} samples are the test split (no train split)"
+    return Finding("split_coverage", ERROR, True, message, n_samples)

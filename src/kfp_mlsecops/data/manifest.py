@@ -98,8 +98,12 @@ def build_manifest(
     test_path: str,
     test_fraction: float,
     seed: int,
+    evaluation_only: bool = False,
 ) -> dict[str, Any]:
-    """Return the data manifest for splits already written to ``train_path`` and ``test_path``."""
+    """Return the data manifest for splits already written to ``train_path`` and ``test_path``.
+
+    ``evaluation_only`` records that no split was made (every sample is test data).
+    """
     return {
         "schema": C.DATA_MANIFEST_SCHEMA,
         "algorithm": ALGORITHM,
@@ -111,5 +115,6 @@ def build_manifest(
         "sample_shape": [int(d) for d in train.x.shape[1:]],
         "test_fraction": float(test_fraction),
         "seed": int(seed),
+        "evaluation_only": bool(evaluation_only),
         "splits": {"train": _split_entry(train, train_path), "test": _split_entry(test, test_path)},
     }

@@ -44,6 +44,7 @@ class ValidationParams:
     num_classes: int
     min_samples: int
     max_imbalance: float
+    evaluation_only: bool = False
 
     @classmethod
     def checked(
@@ -57,6 +58,7 @@ class ValidationParams:
         num_classes: int,
         min_samples: int,
         max_imbalance: float,
+        evaluation_only: bool = False,
     ) -> ValidationParams:
         """Return the parameters, or raise InvalidInputError naming the first unusable one."""
         if not isinstance(label_column, str) or not label_column.strip():
@@ -67,6 +69,8 @@ class ValidationParams:
             raise InvalidInputError(
                 f"value range [{value_min!r}, {value_max!r}]: value_min must be below value_max"
             )
+        if not isinstance(evaluation_only, bool):
+            raise InvalidInputError(f"evaluation_only {evaluation_only!r}: must be true or false")
         imbalance = _real("max_imbalance", max_imbalance)
         if imbalance < 1.0:
             raise InvalidInputError(
@@ -81,6 +85,7 @@ class ValidationParams:
             num_classes=_integer("num_classes", num_classes, 0, "use 0 to infer max label + 1"),
             min_samples=_integer("min_samples", min_samples, 2, "a split needs samples"),
             max_imbalance=imbalance,
+            evaluation_only=evaluation_only,
         )
 
     def to_dict(self) -> dict[str, Any]:

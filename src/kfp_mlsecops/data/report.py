@@ -27,10 +27,12 @@ def build_report(
     class_counts: Sequence[int] | None,
     parameters: Mapping[str, Any],
     split_sizes: Mapping[str, int] | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Return the JSON-ready report (schema ``VALIDATION_REPORT_SCHEMA``).
 
-    ``None`` marks a value that could not be measured because an earlier check failed.
+    ``None`` marks a value that could not be measured because an earlier check failed, or
+    (``class_names``) that the format names no classes: label i is ``class_names[i]``.
     """
     return {
         "schema": C.VALIDATION_REPORT_SCHEMA,
@@ -46,6 +48,7 @@ def build_report(
         "n_skipped": sum(1 for f in findings if f.skipped),
         "n_warnings": sum(1 for f in findings if f.is_warning),
         "split_sizes": None if split_sizes is None else dict(split_sizes),
+        "class_names": None if class_names is None else [str(n) for n in class_names],
         "parameters": dict(parameters),
         "findings": [f.to_dict() for f in findings],
     }
@@ -84,6 +87,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if report["class_counts"] is not None:
         counts = ", ".join(f"{c}: {n}" for c, n in report["class_counts"].items())
         lines.append(f"- class counts: {counts}")
+    if report.get("class_names") is not None:
+        names = ", ".join(f"{i}: {n}" for i, n in enumerate(report["class_names"]))
+        lines.append(f"- class names (label: folder): {names}")
     if report["split_sizes"] is not None:
         sizes = ", ".join(f"{name}: {n}" for name, n in report["split_sizes"].items())
         lines.append(f"- split sizes: {sizes}")

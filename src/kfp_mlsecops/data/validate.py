@@ -12,7 +12,12 @@ import numpy as np
 
 from kfp_mlsecops._io import write_json_atomic, write_text_atomic
 from kfp_mlsecops.data.check_plan import blockers, run_checks
-from kfp_mlsecops.data.checks import check_split_coverage, class_counts, resolve_n_classes
+from kfp_mlsecops.data.checks import (
+    check_split_coverage,
+    class_counts,
+    evaluation_only_finding,
+    resolve_n_classes,
+)
 from kfp_mlsecops.data.findings import ERROR, Finding, skipped_finding
 from kfp_mlsecops.data.manifest import build_manifest
 from kfp_mlsecops.data.parameters import ValidationParams
@@ -53,7 +58,7 @@ def run_validate_data(
     report_md_path: PathArg,
     manifest_path: PathArg,
     dataset_path: PathArg | None = None,
-    dataset_format: str = "npz",
+    dataset_format: str = "",
     label_column: str = "label",
     test_fraction: float = 0.2,
     seed: int = 0,
@@ -62,15 +67,22 @@ def run_validate_data(
     num_classes: int = 0,
     min_samples: int = 20,
     max_imbalance: float = 10.0,
+    evaluation_only: bool = False,
 ) -> ValidationOutcome:
     """Validate ``source``, always write the JSON and Markdown reports, then split or raise.
 
-    ``source`` is ``'digits'``, an ``.npz`` (arrays ``x``, ``y``) or a ``.csv`` (header, label
-    column ``label_column``). ``dataset_path`` (a KFP Dataset artifact, read as ``dataset_format``)
-    takes precedence over ``source``. Features must lie in [``value_min``, ``value_max``]; labels in
+    ``source`` is ``'digits'``, a file or a folder in a registered format
+    (:mod:`kfp_mlsecops.data.formats`: NPZ arrays ``x``/``y``, CSV or Parquet tables with the label
+    column ``label_column``, image folders with one sub-folder per class). ``dataset_path`` (a KFP
+    Dataset artifact) takes precedence over ``source``. ``dataset_format`` names the format of what
+    is read (``npz``, ``csv``, ``parquet``, ``images``; ``""`` recognises it by suffix or folder;
+    KFP artifact paths have no suffix, so name it for an artifact file).
+    Features must lie in [``value_min``, ``value_max``]; labels in
     0..K-1 with K = ``num_classes`` (0 infers max label + 1); at least ``min_samples`` samples;
     a largest/smallest class ratio above ``max_imbalance`` is a warning. The stratified split sends
-    ``test_fraction`` of each class to test, shuffled with ``seed``.
+    ``test_fraction`` of each class to test, shuffled with ``seed``. ``evaluation_only`` keeps
+    every sample, in order, as the test split (the train split is empty): for evaluating a model
+    trained elsewhere on data it never saw.
 
     Raises InvalidInputError for unusable parameters or an unloadable source, and
     DataValidationError naming the first failed check when an error-severity check fails. On any
@@ -88,10 +100,11 @@ def run_validate_data(
         num_classes=num_classes,
         min_samples=min_samples,
         max_imbalance=max_imbalance,
+        evaluation_only=evaluation_only,
     )
-    data_format = None
+    data_format = dataset_format or None
     if dataset_path is not None:
-        source, data_format = str(dataset_path), dataset_format
+        source = str(dataset_path)
     outputs = _check_outputs(
         source,
         train=train_path,
@@ -167,14 +180,18 @@ def _validate(
     else:
         n_classes = resolve_n_classes(data.y, params.num_classes)
         counts = class_counts(data.y, n_classes).tolist()
-        index = stratified_split(
-            data.y, n_classes=n_classes, test_fraction=params.test_fraction, seed=params.seed
-        )
-        findings.append(
-            check_split_coverage(
-                data.y, n_classes=n_classes, train_index=index[0], test_index=index[1]
+        if params.evaluation_only:
+            index = (np.empty(0, dtype=np.int64), np.arange(len(data.y), dtype=np.int64))
+            findings.append(evaluation_only_finding(len(data.y)))
+        else:
+            index = stratified_split(
+                data.y, n_classes=n_classes, test_fraction=params.test_fraction, seed=params.seed
             )
-        )
+            findings.append(
+                check_split_coverage(
+                    data.y, n_classes=n_classes, train_index=index[0], test_index=index[1]
+                )
+            )
     x_shape = tuple(int(d) for d in data.x.shape)
     report = build_report(
         source=source,
@@ -185,6 +202,7 @@ def _validate(
         class_counts=counts,
         parameters=params.to_dict(),
         split_sizes=None if index is None else {"train": index[0].size, "test": index[1].size},
+        class_names=data.class_names,
     )
     _write_reports(report, outputs)
     if not report["passed"] or index is None or n_classes is None:
@@ -250,8 +268,9 @@ def _write_splits(
         test=test,
         train_path=str(outputs["train"]),
         test_path=str(outputs["test"]),
-        test_fraction=params.test_fraction,
+        test_fraction=1.0 if params.evaluation_only else params.test_fraction,
         seed=params.seed,
+        evaluation_only=params.evaluation_only,
     )
     _guarded(outputs["manifest"], lambda: write_json_atomic(outputs["manifest"], manifest))
     return ValidationOutcome(
