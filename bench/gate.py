@@ -139,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         "--epochs", type=int, default=3, help="standard CNN epochs (3, as tests/_release.py)"
     )
     parser.add_argument("--at-epochs", type=int, default=15, help="PGD-AT epochs (15)")
+    parser.add_argument(
+        "--cost-only",
+        action="store_true",
+        help="only section 1 (re-derivation cost), e.g. to re-time it on a quiet machine",
+    )
     args = parser.parse_args(argv)
     repeats = {
         tier: args.repeats or (1 if args.quick else {"fast": 5, "reliable": 3}[tier])
@@ -210,15 +215,23 @@ def main(argv: list[str] | None = None) -> int:
         ]
         _print_cost(cost)
         _print_genuine(genuine)
+        plans: list[tuple[Any, str, float | None, str, int]] | None = None
+        models_for_blocks = [] if args.cost_only else models
+        if args.cost_only:
+            plans = []
 
         detection = []
-        plans = [
-            (builtin, "builtin", 0.10, "fast", trials),
-            (builtin, "builtin", 0.05, "fast", trials),
-            (prod, "prod", 0.05, "fast", trials),
-            (prod, "prod", None, "fast", trials),  # every broken point, if +5 needs clean-wrong
-        ]
-        if reliable_trials:
+        plans = (
+            plans
+            if plans is not None
+            else [
+                (builtin, "builtin", 0.10, "fast", trials),
+                (builtin, "builtin", 0.05, "fast", trials),
+                (prod, "prod", 0.05, "fast", trials),
+                (prod, "prod", None, "fast", trials),  # every broken point, if +5 needs clean-wrong
+            ]
+        )
+        if reliable_trials and not args.cost_only:
             plans += [
                 (builtin, "builtin", 0.10, "reliable", reliable_trials),
                 (prod, "prod", 0.05, "reliable", reliable_trials),
@@ -245,10 +258,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
         report["detection"] = detection
-        _print_detection(detection)
+        if detection:
+            _print_detection(detection)
 
         false_blocks = []
-        for model in models:
+        for model in models_for_blocks:
             for tier in TIERS:
                 for floor, floor_name in ((builtin, "builtin"), (prod, "prod")):
                     false_blocks.append(
@@ -263,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                         )
                     )
         report["false_blocks"] = false_blocks
-        _print_false_blocks(false_blocks)
+        if false_blocks:
+            _print_false_blocks(false_blocks)
 
     load_end = _loadavg()
     wall = time.perf_counter() - _STARTED

@@ -1,4 +1,4 @@
-"""The seven kfp-mlsecops components, importable without TensorFlow.
+"""The kfp-mlsecops components, importable without TensorFlow.
 
 Each is a thin ``@dsl.component`` over a pure-Python core in ``kfp_mlsecops.<area>``.
 """
@@ -7,6 +7,7 @@ from kfp_mlsecops.components.attack_test import attack_test
 from kfp_mlsecops.components.attest_robustness import attest_robustness
 from kfp_mlsecops.components.deploy import deploy
 from kfp_mlsecops.components.gate import gate
+from kfp_mlsecops.components.import_model import import_model
 from kfp_mlsecops.components.sign_model import sign_model
 from kfp_mlsecops.components.train import train
 from kfp_mlsecops.components.validate_data import validate_data
@@ -16,6 +17,7 @@ __all__ = [
     "attest_robustness",
     "deploy",
     "gate",
+    "import_model",
     "sign_model",
     "train",
     "validate_data",

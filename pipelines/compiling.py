@@ -9,13 +9,22 @@ from pathlib import Path
 from kfp import compiler
 
 from kfp_mlsecops import components as _components
+from kfp_mlsecops.pipelines.secure_release import secure_release
 from kfp_mlsecops.pipelines.secure_training import make_secure_training, secure_training
 
-__all__ = ["COMPONENT_NAMES", "PIPELINE_YAML", "compile_all", "compile_pipeline", "stale_files"]
+__all__ = [
+    "COMPONENT_NAMES",
+    "PIPELINE_YAML",
+    "RELEASE_YAML",
+    "compile_all",
+    "compile_pipeline",
+    "stale_files",
+]
 
 COMPONENT_NAMES = (
     "validate_data",
     "train",
+    "import_model",
     "attack_test",
     "attest_robustness",
     "sign_model",
@@ -26,10 +35,15 @@ _PIPELINES_DIR = Path(__file__).resolve().parent
 _COMPONENTS_DIR = Path(_components.__file__).resolve().parent
 #: The committed, compiled secure-training pipeline (shipped inside the package too).
 PIPELINE_YAML = _PIPELINES_DIR / "secure_training.yaml"
+#: The committed, compiled secure-release pipeline (a model trained elsewhere).
+RELEASE_YAML = _PIPELINES_DIR / "secure_release.yaml"
 
 
 def _targets(pipelines_dir: Path, components_dir: Path) -> dict[Path, object]:
-    targets: dict[Path, object] = {pipelines_dir / PIPELINE_YAML.name: secure_training}
+    targets: dict[Path, object] = {
+        pipelines_dir / PIPELINE_YAML.name: secure_training,
+        pipelines_dir / RELEASE_YAML.name: secure_release,
+    }
     for name in COMPONENT_NAMES:
         targets[components_dir / name / "component.yaml"] = getattr(_components, name)
     return targets

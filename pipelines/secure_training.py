@@ -6,30 +6,17 @@ from typing import List
 from kfp import dsl
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.components import (
-    attack_test,
-    attest_robustness,
-    deploy,
-    gate,
-    sign_model,
-    train,
-    validate_data,
-)
+from kfp_mlsecops.components import train, validate_data
 from kfp_mlsecops.constants import SIGNING_METHOD_KEY, SIGNING_METHODS
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.pipelines.signing_wiring import (
-    WIRINGS,
-    mount_approval_key,
-    mount_approval_verification,
-    mount_policy_floor,
-    mount_signing_material,
-    mount_verification_material,
+from kfp_mlsecops.pipelines.release_chain import (
+    MOUNTED_POLICY,
+    attest_gate_deploy,
+    run_monitoring,
 )
-from kfp_mlsecops.policy import POLICY_FILE, POLICY_MOUNT
+from kfp_mlsecops.pipelines.signing_wiring import WIRINGS
 
 PIPELINE_NAME = "secure-training"
-#: Where the compiled pipeline reads the policy floor: the mounted ``mlsecops-policy`` ConfigMap.
-MOUNTED_POLICY = f"{POLICY_MOUNT}/{POLICY_FILE}"
 
 
 def make_secure_training(  # noqa: ANN201 - a KFP pipeline
@@ -141,26 +128,8 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         ``pushgateway_url`` (optional) makes every step push ``mlsecops_*`` metrics, grouped by
         pipeline, run id and component; a failed push is logged and never changes a decision.
         """
-        monitoring = {"pushgateway_url": pushgateway_url, "run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
-
-        signing = {
-            "signing_method": w.method,
-            "private_key_path": private_key_path,
-            "password_path": password_path,
-            "certificate_path": certificate_path,
-            "chain_paths": chain_paths,
-            "identity_token_path": identity_token_path,
-            "use_ambient_credentials": use_ambient_credentials,
-            "sigstore_trust_config_path": signing_trust_config_path,
-        }
-        trust = {
-            "signing_method": w.method,
-            "public_key_path": public_key_path,
-            "chain_paths": verify_chain_paths,
-            "signer_identity": signer_identity,
-            "oidc_issuer": oidc_issuer,
-            "trust_config_path": trust_config_path,
-        }
+        p = dict(locals())  # the run parameters by name (before any other local)
+        monitoring = run_monitoring(pushgateway_url, PIPELINE_NAME)
         data = validate_data(
             source=data_source,
             dataset_format=data_format,
@@ -186,88 +155,16 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         )
         trained.set_display_name("train")
 
-        attacked = attack_test(
+        attest_gate_deploy(
+            wiring=w,
+            policy_path=policy_path,
             model=trained.outputs["model"],
             test_data=data.outputs["test_data"],
-            epsilons=epsilons,
-            tier=attack_tier,
-            pgd_steps=pgd_steps,
-            seed=seed,
-            **monitoring,
-        )
-        attacked.set_display_name("attack-test")
-
-        attested = attest_robustness(
-            model=trained.outputs["model"],
-            results=attacked.outputs["results"],
             data_digest=data.outputs["data_digest"],
-            min_clean_accuracy=min_clean_accuracy,
-            min_robust_accuracy=min_robust_accuracy,
-            robust_attack=robust_attack,
-            robust_epsilon=robust_epsilon,
-            allow_masking_flags=allow_masking_flags,
-            epsilons=epsilons,
-            tier=attack_tier,
-            pgd_steps=pgd_steps,
-            seed=seed,
-            **signing,
-            **monitoring,
-        )
-        attested.set_display_name("attest robustness")
-        mount_signing_material(attested, method=w.method, secret=signing_secret)
-
-        signed = sign_model(model=trained.outputs["model"], **signing, **monitoring)
-        signed.set_display_name("sign model")
-        mount_signing_material(signed, method=w.method, secret=signing_secret)
-
-        gated = gate(
-            model=trained.outputs["model"],
-            signature=signed.outputs["signature"],
-            results=attacked.outputs["results"],
-            attestation=attested.outputs["attestation"],
-            test_data=data.outputs["test_data"],
             test_data_digest=data.outputs["test_data_digest"],
-            policy_path=policy_path,
-            approval_key_path=approval_key_path,
-            min_clean_accuracy=min_clean_accuracy,
-            min_robust_accuracy=min_robust_accuracy,
-            robust_attack=robust_attack,
-            robust_epsilon=robust_epsilon,
-            allow_masking_flags=allow_masking_flags,
-            **trust,
-            **monitoring,
+            p=p,
+            monitoring=monitoring,
         )
-        gated.set_display_name("gate")
-        mount_verification_material(gated, configmap=verify_configmap)
-        mount_approval_key(gated)
-
-        deployed = deploy(
-            model=trained.outputs["model"],
-            approval=gated.outputs["approval"],
-            verified_digest=gated.outputs["model_digest"],
-            signature=signed.outputs["signature"],
-            attestation=attested.outputs["attestation"],
-            service_name=service_name,
-            namespace=namespace,
-            mode=deploy_mode,
-            service_account=service_account,
-            predictor=predictor,
-            verify_configmap=verify_configmap,
-            policy_path=policy_path,
-            approval_public_key_path=approval_public_key_path,
-            **trust,
-            **monitoring,
-        )
-        deployed.set_display_name("deploy")
-        mount_verification_material(deployed, configmap=verify_configmap)
-        mount_approval_verification(deployed)
-        if policy_path == MOUNTED_POLICY:
-            for task in (gated, deployed):
-                mount_policy_floor(task)
-
-        # A decision must never come from a cache: keys get rotated and revoked between runs.
-        for task in (signed, attested, gated, deployed):
-            task.set_caching_options(False)
 
     return secure_training
 

@@ -177,7 +177,7 @@ def test_invariants_hold_on_a_pgd_trained_model(
 def test_savedmodel_export_and_keras_model_agree(
     keras_cnn: Any, test_arrays: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
-    from kfp_mlsecops.training._export import export_savedmodel
+    from kfp_mlsecops.servable.export import export_savedmodel
 
     x, y = test_arrays[0][:64], test_arrays[1][:64]
     export_savedmodel(keras_cnn, tmp_path / C.SAVEDMODEL_VERSION_DIR, probe=x[:8])

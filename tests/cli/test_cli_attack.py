@@ -42,8 +42,8 @@ def models(digits: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
     import keras
 
     from kfp_mlsecops.data.split_io import load_split
+    from kfp_mlsecops.servable.export import export_savedmodel
     from kfp_mlsecops.training._architecture import build_model
-    from kfp_mlsecops.training._export import export_savedmodel
 
     folder = tmp_path_factory.mktemp("cli-model")
     train = load_split(digits["train"])

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.cli.run_local import _REPORTS, _TASKS, LocalRun
+from kfp_mlsecops.cli.run_local import _REPORTS, PIPELINE_TASKS, LocalRun
 from kfp_mlsecops.cli.summary import print_run_summary
 
 
@@ -23,7 +23,7 @@ def test_summary_lists_masking_controls_waivers_and_the_html_report(tmp_path: Pa
         run_dir=tmp_path,
         log_path=tmp_path / "pipeline.log",
         task_root=tmp_path,
-        statuses=dict.fromkeys(_TASKS, "SUCCESS"),
+        statuses=dict.fromkeys(PIPELINE_TASKS["secure-training"], "SUCCESS"),
         error=None,
         seconds=1.0,
         keys_generated=False,

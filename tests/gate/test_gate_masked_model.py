@@ -38,8 +38,8 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Plain and masked model folders with their robustness results (fast tier)."""
     import keras
 
+    from kfp_mlsecops.servable.export import export_savedmodel
     from kfp_mlsecops.training import train_model
-    from kfp_mlsecops.training._export import export_savedmodel
 
     root = tmp_path_factory.mktemp("masked")
     digits = load_digits()

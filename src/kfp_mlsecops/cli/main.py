@@ -19,6 +19,7 @@ from kfp_mlsecops.cli.signing_commands import (
 from kfp_mlsecops.cli.step_commands import STEP_COMMANDS, add_step_parsers
 from kfp_mlsecops.data.formats import format_names
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError
+from kfp_mlsecops.model_import.formats import model_format_names
 from kfp_mlsecops.training.adversarial import ADVERSARIAL_METHODS
 
 __all__ = ["main"]
@@ -53,6 +54,18 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         dest="data_source",
         help="'digits' (built in), an .npz, a .csv/.parquet table or a folder of images with "
         "one sub-folder per class",
+    )
+    group.add_argument(
+        "--model",
+        type=Path,
+        help="release a model trained elsewhere instead of training one (secure-release): a "
+        "Keras 3 .keras file or a TensorFlow SavedModel folder; --data is then its evaluation "
+        "data, used whole",
+    )
+    group.add_argument(
+        "--model-format",
+        choices=model_format_names(),
+        help="the format of --model (default: recognised from the path)",
     )
     group.add_argument(
         "--data-format",
@@ -133,10 +146,34 @@ _PIPELINE_ARGS = (
 )
 
 
+#: Flags that only secure-training has (it trains); with --model they are refused.
+_TRAINING_ONLY = {"epochs": "--epochs", "adversarial_training": "--adversarial-training"}
+
+
 def _pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
     if args.robust_epsilon is not None and args.robust_epsilon < 0:
         raise InvalidInputError(f"--robust-epsilon {args.robust_epsilon}: must be >= 0")
-    return {name: getattr(args, name) for name in _PIPELINE_ARGS if getattr(args, name) is not None}
+    given = {
+        name: getattr(args, name) for name in _PIPELINE_ARGS if getattr(args, name) is not None
+    }
+    if args.model is None:
+        if args.model_format is not None:
+            raise InvalidInputError("--model-format: names the format of --model; pass --model")
+        return given
+    for name, flag in _TRAINING_ONLY.items():
+        if name in given:
+            raise InvalidInputError(f"{flag}: with --model nothing is trained; drop {flag}")
+    data = given.pop("data_source", None)
+    if data is None or data == "digits":
+        raise InvalidInputError(
+            "--data: with --model pass the model's evaluation data (a file or folder), not the "
+            "built-in digits"
+        )
+    given["model_uri"] = str(args.model.resolve())
+    given["data_uri"] = str(Path(data).resolve())
+    if args.model_format is not None:
+        given["model_format"] = args.model_format
+    return given
 
 
 #: ``mlsecops run``'s signing flags: the attribute holding each one and the flat options it sets,
@@ -242,8 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="run the whole secure-training pipeline locally (kfp.local, no cluster)",
-        description="Run secure-training on this machine with kfp.local's SubprocessRunner. "
+        help="run the whole secure pipeline locally (kfp.local, no cluster)",
+        description="Run secure-training (or, with --model, secure-release for a model trained "
+        "elsewhere) on this machine with kfp.local's SubprocessRunner. "
         "Exit 0 when the gate blesses the model, 3 when the gate blocks it, 1 on any other error.",
     )
     run.add_argument(

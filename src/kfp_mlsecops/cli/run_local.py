@@ -1,4 +1,9 @@
-"""``mlsecops run``: the whole secure-training pipeline on this machine with kfp.local."""
+"""``mlsecops run``: a whole pipeline on this machine with kfp.local.
+
+``secure-training`` (validate, train, then the release chain) by default; ``secure-release``
+(import a model trained elsewhere, validate its evaluation data, then the same chain) when the
+arguments name a ``model_uri``.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +20,14 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops.cli._progress import TaskProgress
 from kfp_mlsecops.errors import InvalidInputError
 
-__all__ = ["LocalRun", "run_pipeline_locally"]
+__all__ = ["PIPELINE_TASKS", "LocalRun", "run_pipeline_locally"]
 
-_TASKS = (
-    "validate-data",
-    "train",
-    "attack-test",
-    "attest-robustness",
-    "sign-model",
-    "gate",
-    "deploy",
-)
+_CHAIN = ("attack-test", "attest-robustness", "sign-model", "gate", "deploy")
+#: The tasks of each pipeline (local task names), in the order they report.
+PIPELINE_TASKS = {
+    "secure-training": ("validate-data", "train", *_CHAIN),
+    "secure-release": ("importer", "importer-2", "validate-data", "import-model", *_CHAIN),
+}
 #: Report artifacts a person wants to open, by (task folder, artifact name).
 _REPORTS = {
     "validation report": ("validate-data", "report"),
@@ -53,11 +55,12 @@ class LocalRun:
     keys_generated: bool
     decision: dict[str, Any] | None = None
     reports: dict[str, Path] = field(default_factory=dict)
+    tasks: tuple[str, ...] = PIPELINE_TASKS["secure-training"]
 
     @property
     def succeeded(self) -> bool:
         """True when every task finished with SUCCESS."""
-        return all(self.statuses.get(t) == "SUCCESS" for t in _TASKS)
+        return all(self.statuses.get(t) == "SUCCESS" for t in self.tasks)
 
     @property
     def blocked_by_gate(self) -> bool:
@@ -78,7 +81,10 @@ def run_pipeline_locally(
     verbose: bool = False,
     console: TextIO | None = None,
 ) -> LocalRun:
-    """Run ``secure-training`` with ``SubprocessRunner(use_venv=False)`` under ``output_dir``.
+    """Run a pipeline with ``SubprocessRunner(use_venv=False)`` under ``output_dir``.
+
+    ``secure-release`` when ``arguments`` hold ``model_uri`` (a model trained elsewhere, with
+    ``data_uri``), else ``secure-training``.
 
     Key method: without keys a throwaway ECDSA P-256 pair is generated in the run folder. Other
     methods: the pipeline is compiled for ``signing_method`` and ``arguments`` carry its
@@ -90,15 +96,16 @@ def run_pipeline_locally(
     """
     from kfp import local
 
-    from kfp_mlsecops.pipelines import make_secure_training
+    from kfp_mlsecops.pipelines import make_secure_release, make_secure_training
     from kfp_mlsecops.policy import load_floor
     from kfp_mlsecops.signing import generate_key_pair
 
     console = console or sys.stdout
     floor = load_floor(policy)  # a bad file fails here, before anything runs
-    secure_training = make_secure_training(
-        signing_method, policy_path=str(policy.resolve()) if policy is not None else ""
-    )
+    release = "model_uri" in arguments
+    make = make_secure_release if release else make_secure_training
+    pipeline = make(signing_method, policy_path=str(policy.resolve()) if policy is not None else "")
+    tasks = PIPELINE_TASKS[pipeline.name]
     if signing_method != C.SIGNING_METHOD_KEY and (private_key or public_key):
         raise InvalidInputError(
             f"keys: --private-key/--public-key belong to the key method, not {signing_method!r}; "
@@ -140,7 +147,7 @@ def run_pipeline_locally(
             "  (demo only: on a cluster it is the Secret mlsecops-approval-key)\n"
         )
     console.write(_floor_line(floor, policy))
-    for warning in _preflight(floor, arguments, secure_training):
+    for warning in _preflight(floor, arguments, pipeline):
         console.write(f"warning: {warning}; the gate will block this run\n")
     arguments = {
         **arguments,
@@ -164,11 +171,11 @@ def run_pipeline_locally(
     with open(log_path, "w", encoding="utf-8") as log, warnings.catch_warnings():
         # kfp.local warns that the project image and display names are not used locally: expected.
         warnings.filterwarnings("ignore", module=r"kfp\.local\..*")
-        with TaskProgress(log, console, total=len(_TASKS), verbose=verbose) as progress:
-            secure_training(**arguments)
+        with TaskProgress(log, console, total=len(tasks), verbose=verbose) as progress:
+            pipeline(**arguments)
     seconds = time.monotonic() - started
 
-    task_roots = sorted(pipeline_root.glob(f"{secure_training.name}-*"))
+    task_roots = sorted(pipeline_root.glob(f"{pipeline.name}-*"))
     task_root = task_roots[-1] if task_roots else None
     result = LocalRun(
         run_dir=run_dir,
@@ -178,6 +185,7 @@ def run_pipeline_locally(
         error=progress.last_error,
         seconds=seconds,
         keys_generated=keys_generated,
+        tasks=tasks,
     )
     if task_root is not None:
         for label, (task, artifact) in _REPORTS.items():
@@ -225,7 +233,8 @@ def _preflight(floor: Any, arguments: dict[str, Any], pipeline: Any) -> list[str
             robust_epsilon=values["robust_epsilon"],
             allow_masking_flags=tuple(values["allow_masking_flags"] or ()),
         )
-        effective = tighten(run, floor, input_range=(0.0, 1.0)).policy
+        span = (float(values["value_min"]), float(values["value_max"]))
+        effective = tighten(run, floor, input_range=span).policy
         tier = values["attack_tier"]
         names = C.TIER_ATTACKS.get(tier, ())
         params = {

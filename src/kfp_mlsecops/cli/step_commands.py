@@ -32,6 +32,7 @@ from kfp_mlsecops.cli.signing_commands import (
 )
 from kfp_mlsecops.data.formats import format_names
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError, VerificationError
+from kfp_mlsecops.model_import.formats import model_format_names
 
 __all__ = ["STEP_COMMANDS", "add_step_parsers"]
 
@@ -135,6 +136,26 @@ def add_step_parsers(subparsers: Any) -> None:
     p.add_argument("--adversarial", choices=("none", "pgd", "fgsm_rs"), default="none")
     p.add_argument("--adv-epsilon", type=finite_float, default=0.2)
     p.add_argument("--adv-steps", type=int_at_least(1), default=10)
+
+    p = _parser(
+        subparsers,
+        "import-model",
+        "bring a model trained elsewhere into the servable layout (import-model step)",
+        "Load a Keras 3 classifier (.keras, safe_mode) or a TensorFlow SavedModel "
+        "(serving_default signature; a TF Serving folder with one version), check it on the "
+        "test split from 'mlsecops validate --evaluation-only', and write it to --model-out as "
+        "the one servable SavedModel 1/ that attack, gate, deploy and serve use. Sign, attack, "
+        "attest, gate and deploy it as a trained model.",
+    )
+    p.add_argument("--model", type=Path, required=True, metavar="PATH")
+    p.add_argument("--test-data", type=Path, required=True, metavar="NPZ")
+    p.add_argument("--model-out", type=Path, required=True, metavar="DIR")
+    p.add_argument(
+        "--model-format",
+        choices=model_format_names(),
+        default=None,
+        help="default: recognised from the path",
+    )
 
     p = _parser(
         subparsers,
@@ -258,6 +279,22 @@ def _run_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_import_model(args: argparse.Namespace) -> int:
+    from kfp_mlsecops.model_import import import_model
+
+    result = import_model(
+        source=args.model,
+        model_dir=args.model_out,
+        test_path=args.test_data,
+        model_format=args.model_format or "",
+    )
+    print(
+        f"mlsecops import-model: {result.model_format} model, {result.n_classes} classes, "
+        f"{result.output_kind}; servable model in '{args.model_out}'"
+    )
+    return EXIT_OK
+
+
 def _run_attest(args: argparse.Namespace) -> int:
     from kfp_mlsecops.attestation import create_attestation
 
@@ -363,6 +400,7 @@ def _guarded(name: str, run: Any) -> Any:
 STEP_COMMANDS = {
     "validate": _guarded("validate", _run_validate),
     "train": _guarded("train", _run_train),
+    "import-model": _guarded("import-model", _run_import_model),
     "attest": _guarded("attest", _run_attest),
     "gate": _guarded("gate", _run_gate),
     "deploy": _guarded("deploy", _run_deploy),

@@ -99,6 +99,16 @@ class SavedModelClassifier:
         self.input_shape: tuple[int, ...] = tuple(int(d) for d in spec.shape[1:])
         self.name = Path(path).resolve().name
 
+    @property
+    def tracked(self) -> Any:
+        """The loaded SavedModel object (holds the variables; track it to re-export)."""
+        return self._loaded
+
+    @property
+    def output_name(self) -> str:
+        """The signature output read as class scores."""
+        return self._output_name
+
     def __call__(self, x: Any, training: bool = False) -> Any:
         """Return the signature's score output for a batch ``x``."""
         import tensorflow as tf

@@ -41,6 +41,8 @@ def load_for_serving(
 ) -> LoadedModel:
     """Load the servable SavedModel ``1/`` and ``provenance.json`` from a (verified) model dir.
 
+    A signature returning ``logits`` (an imported model) is served as probabilities (softmax).
+
     The layout is checked first (:func:`kfp_mlsecops.servable.check_layout`), so what is served
     is the SavedModel that was attacked, signed and approved, and nothing else in the folder.
     The predict function calls the serving signature on float32 batches of any size.
@@ -57,7 +59,7 @@ def load_for_serving(
     lower, upper = _input_range(folder / C.PROVENANCE_FILE)
     shape = model.input_shape
     spec = InputSpec(shape=shape, lower=lower, upper=upper)
-    predict = model.predict
+    predict = _softmax_of(model.predict) if model.output_name == "logits" else model.predict
     probe = np.full((2, *shape), (lower + upper) / 2, dtype=np.float32)
     try:
         out = predict(probe)
@@ -77,6 +79,18 @@ def load_for_serving(
             "serve a model from train_model"
         )
     return LoadedModel(spec=spec, n_classes=int(out.shape[1]), predict=predict)
+
+
+def _softmax_of(logits: Predict) -> Predict:
+    """Serve probabilities from a model whose signature returns logits (an imported model)."""
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        z = logits(batch).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    return predict
 
 
 def _set_threads(threads: int) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +15,9 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops._io import sha256_file, write_json_atomic
 from kfp_mlsecops.data.split_io import Split, load_split
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, TrainingError
-from kfp_mlsecops.servable import check_layout
+from kfp_mlsecops.servable.export import export_savedmodel
+from kfp_mlsecops.servable.folder import write_model_folder
 from kfp_mlsecops.training._architecture import LOGITS_LAYER, architecture_for, build_model
-from kfp_mlsecops.training._export import export_savedmodel
 from kfp_mlsecops.training.adversarial import check_adversarial, fit_adversarial
 from kfp_mlsecops.training.provenance import build_provenance
 from kfp_mlsecops.training.reference_stats import compute_reference_stats, write_reference_stats
@@ -303,38 +301,9 @@ def _write_model_dir(
     reference_stats: dict[str, Any],
     probe: np.ndarray,
 ) -> None:
-    if target.exists() and not target.is_dir():
-        raise InvalidInputError(
-            f"model_dir '{target}': exists and is not a directory; pass a folder path"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    def fill(staging: Path) -> None:
         export_savedmodel(model, staging / C.SAVEDMODEL_VERSION_DIR, probe=probe)
         write_json_atomic(staging / C.PROVENANCE_FILE, provenance)
         write_reference_stats(staging / C.REFERENCE_STATS_FILE, reference_stats)
-        # mkdtemp/mkstemp create owner-only modes; the serving and signing steps may run as others.
-        os.chmod(staging / C.PROVENANCE_FILE, 0o644)
-        os.chmod(staging, 0o755)  # noqa: S103 - a model dir is world-readable, not writable
-        check_layout(staging)  # what we ship is exactly the servable layout
-        _replace_dir(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
-
-def _replace_dir(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an existing ``target`` is swapped out, then deleted."""
-    if target.is_dir() and not any(target.iterdir()):
-        target.rmdir()
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    retired = staging.with_name(staging.name + ".old")
-    os.replace(target, retired)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
+    write_model_folder(target, fill)
