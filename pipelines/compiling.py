@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import difflib
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kfp import compiler
 
 from kfp_mlsecops import components as _components
-from kfp_mlsecops.pipelines.secure_release import secure_release
+from kfp_mlsecops.constants import SIGNING_METHOD_KEY
+from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops.pipelines.secure_release import make_secure_release, secure_release
 from kfp_mlsecops.pipelines.secure_training import make_secure_training, secure_training
 
 __all__ = [
     "COMPONENT_NAMES",
+    "PIPELINES",
     "PIPELINE_YAML",
     "RELEASE_YAML",
     "compile_all",
@@ -61,12 +66,52 @@ def compile_all(
     return written
 
 
-def compile_pipeline(path: Path, *, signing_method: str) -> Path:
-    """Write the secure-training pipeline wired for ``signing_method`` to ``path``; return it."""
-    pipeline = make_secure_training(signing_method)  # InvalidInputError for an unknown method
+#: The pipelines by name, as ``mlsecops compile --pipeline`` names them.
+PIPELINES = {"secure-training": make_secure_training, "secure-release": make_secure_release}
+
+
+def compile_pipeline(
+    path: Path,
+    *,
+    signing_method: str = SIGNING_METHOD_KEY,
+    pipeline: str = "secure-training",
+    image: str | None = None,
+    predictor_image: str | None = None,
+) -> Path:
+    """Write ``pipeline`` wired for ``signing_method`` to ``path``; return it.
+
+    ``image`` replaces the project image every component runs in, ``predictor_image`` becomes
+    the default of the pipeline's ``predictor_image`` parameter; both are checked image
+    references (a digest, ``registry/name@sha256:...``, keeps a moved tag from swapping code).
+    """
+    from kfp_mlsecops.deploy.names import validate_image
+
+    if pipeline not in PIPELINES:
+        raise InvalidInputError(f"pipeline {pipeline!r}: use one of {', '.join(PIPELINES)}")
+    if image is not None:
+        validate_image(image, "--image")
+    if predictor_image is not None:
+        validate_image(predictor_image, "--predictor-image")
+    with _component_image(image):
+        built = PIPELINES[pipeline](signing_method, predictor_image=predictor_image or "")
     path.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(pipeline, str(path))
+    compiler.Compiler().compile(built, str(path))
     return path
+
+
+@contextmanager
+def _component_image(image: str | None) -> Iterator[None]:
+    """Build pipelines with every component's container image set to ``image`` (None: as is)."""
+    specs = [getattr(_components, name).component_spec for name in _components.__all__]
+    saved = [spec.implementation.container.image for spec in specs]
+    try:
+        if image is not None:
+            for spec in specs:
+                spec.implementation.container.image = image
+        yield
+    finally:
+        for spec, original in zip(specs, saved, strict=True):
+            spec.implementation.container.image = original
 
 
 def stale_files(

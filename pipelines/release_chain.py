@@ -130,6 +130,7 @@ def attest_gate_deploy(
         mode=p["deploy_mode"],
         service_account=p["service_account"],
         predictor=p["predictor"],
+        predictor_image=p["predictor_image"],
         verify_configmap=p["verify_configmap"],
         policy_path=policy_path,
         approval_public_key_path=p["approval_public_key_path"],

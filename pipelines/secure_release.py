@@ -25,11 +25,14 @@ PIPELINE_NAME = "secure-release"
 
 
 def make_secure_release(  # noqa: ANN201 - a KFP pipeline
-    signing_method: str = SIGNING_METHOD_KEY, *, policy_path: str = MOUNTED_POLICY
+    signing_method: str = SIGNING_METHOD_KEY,
+    *,
+    policy_path: str = MOUNTED_POLICY,
+    predictor_image: str = "",
 ):
     """Return the ``secure-release`` pipeline wired for ``signing_method`` (compile-time choice).
 
-    Signing methods, mounts and ``policy_path`` are as in
+    Signing methods, mounts, ``policy_path`` and ``predictor_image`` are as in
     :func:`~kfp_mlsecops.pipelines.make_secure_training`.
     """
     if signing_method not in WIRINGS:
@@ -85,6 +88,7 @@ def make_secure_release(  # noqa: ANN201 - a KFP pipeline
         deploy_mode: str = "dry-run",
         service_account: str = "",
         predictor: str = "verified",
+        predictor_image: str = predictor_image,
         pushgateway_url: str = "",
     ):
         """Release the model at ``model_uri``, evaluated on ``data_uri``, through the gate.

@@ -20,7 +20,10 @@ PIPELINE_NAME = "secure-training"
 
 
 def make_secure_training(  # noqa: ANN201 - a KFP pipeline
-    signing_method: str = SIGNING_METHOD_KEY, *, policy_path: str = MOUNTED_POLICY
+    signing_method: str = SIGNING_METHOD_KEY,
+    *,
+    policy_path: str = MOUNTED_POLICY,
+    predictor_image: str = "",
 ):
     """Return the ``secure-training`` pipeline wired for ``signing_method`` (compile-time choice).
 
@@ -29,7 +32,8 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
     ``policy_path`` is where the gate and deploy read the policy floor; it is compiled in as a
     constant, NOT a run parameter, so a run cannot pick a laxer floor. The default is the
     mounted ``mlsecops-policy`` ConfigMap (mounted only then); local runs compile a file path, or
-    ``""`` for the built-in default floor.
+    ``""`` for the built-in default floor. ``predictor_image`` becomes the default of the run
+    parameter of that name (empty: the project's predictor image).
     """
     if signing_method not in WIRINGS:
         raise InvalidInputError(
@@ -86,6 +90,7 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         deploy_mode: str = "dry-run",
         service_account: str = "",
         predictor: str = "verified",
+        predictor_image: str = predictor_image,
         pushgateway_url: str = "",
     ):
         """Run the secure training chain; deploy runs only with the gate's signed approval.
@@ -124,7 +129,8 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         approval again before it serves; it reads ``verify_configmap``,
         ``mlsecops-approval-verify`` and ``mlsecops-policy`` from the serving namespace) or
         ``kserve`` (opt-out: KServe's TensorFlow runtime; nothing re-checks the bytes in storage
-        after deploy).
+        after deploy). ``predictor_image`` is the verified predictor's image (empty: the
+        project's; pin a digest, registry/name@sha256:...).
         ``pushgateway_url`` (optional) makes every step push ``mlsecops_*`` metrics, grouped by
         pipeline, run id and component; a failed push is logged and never changes a decision.
         """

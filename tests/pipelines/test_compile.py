@@ -265,3 +265,43 @@ def test_train_passes_adversarial_training_with_the_core_defaults(documents):
     core = inspect.signature(train_model).parameters
     for name in ("adversarial", "adv_epsilon", "adv_steps"):
         assert component[name].default == core[name].default, name
+
+
+DIGEST = "@sha256:" + "c" * 64
+
+
+def test_compile_points_every_component_and_the_predictor_at_a_users_registry(tmp_path, capsys):
+    from kfp_mlsecops.cli.main import main
+
+    out = tmp_path / "release.yaml"
+    image, predictor = f"registry.example/mlsecops{DIGEST}", f"registry.example/pred{DIGEST}"
+    argv = ["compile", "--output", str(out), "--pipeline", "secure-release"]
+    assert main([*argv, "--image", image, "--predictor-image", predictor]) == 0
+    assert "warning" not in capsys.readouterr().err  # digests: nothing to warn about
+    pipeline, _ = yaml.safe_load_all(out.read_text())
+    assert pipeline["pipelineInfo"]["name"] == "secure-release"
+    images = {
+        name: executor["container"]["image"]
+        for name, executor in pipeline["deploymentSpec"]["executors"].items()
+        if "container" in executor
+    }
+    assert len(images) == 7 and set(images.values()) == {image}
+    root = pipeline["root"]["inputDefinitions"]["parameters"]
+    assert root["predictor_image"]["defaultValue"] == predictor
+    deploy = pipeline["root"]["dag"]["tasks"]["deploy"]["inputs"]["parameters"]
+    assert deploy["predictor_image"] == {"componentInputParameter": "predictor_image"}
+    # the committed YAML and later compiles keep the project image
+    assert stale_files() == {}
+
+
+def test_compile_warns_on_tags_and_refuses_bad_references(tmp_path, capsys):
+    from kfp_mlsecops.cli.main import main
+
+    out = tmp_path / "p.yaml"
+    assert main(["compile", "--output", str(out), "--image", "registry.example/m:1.0"]) == 0
+    assert "--image registry.example/m:1.0 is a tag, not a digest" in capsys.readouterr().err
+    assert main(["compile", "--output", str(out), "--predictor-image", "Not An Image"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--predictor-image 'Not An Image' is not an image" in err
+    assert main(["compile", "--image", f"registry.example/m{DIGEST}"]) == 2
+    assert "--image need(s) --output" in capsys.readouterr().err

@@ -179,4 +179,4 @@ def test_cli_compiles_a_variant_and_rejects_half_options(tmp_path: Path):
     assert "Signing method: certificate" in out.read_text()
     half = subprocess.run([*cmd, "--signing-method", "sigstore"], capture_output=True, text=True)
     assert half.returncode == 2
-    assert "--signing-method and --output go together" in half.stderr
+    assert "--signing-method need(s) --output" in half.stderr

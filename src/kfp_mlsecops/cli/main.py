@@ -402,7 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser(
         "compile",
         help="write the pipeline and component YAML files (or check they are current)",
-        description="Compile secure-training and the six components to their committed YAML.",
+        description="Compile the pipelines and components to their committed YAML (project "
+        "images, key method), or with --output one pipeline for your registry and signing "
+        "method: --pipeline, --signing-method, --image, --predictor-image.",
     )
     comp.add_argument(
         "--check",
@@ -410,18 +412,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 if a committed YAML differs from a fresh compile",
     )
     comp.add_argument(
-        "--signing-method",
-        choices=C.SIGNING_METHODS,
-        default=None,
-        help="compile only the pipeline, wired for this signing method (needs --output); the "
-        "committed YAML uses 'key'",
-    )
-    comp.add_argument(
         "--output",
         type=Path,
         default=None,
         metavar="FILE",
-        help="with --signing-method: where to write the pipeline YAML",
+        help="compile one pipeline to FILE with the options below",
+    )
+    comp.add_argument(
+        "--pipeline",
+        choices=("secure-training", "secure-release"),
+        default=None,
+        help="which pipeline (with --output; default secure-training)",
+    )
+    comp.add_argument(
+        "--signing-method",
+        choices=C.SIGNING_METHODS,
+        default=None,
+        help="wire the pipeline for this signing method (with --output; default key)",
+    )
+    comp.add_argument(
+        "--image",
+        default=None,
+        metavar="REF",
+        help="the image every component runs in, e.g. registry/kfp-mlsecops@sha256:... "
+        "(with --output; default the project's)",
+    )
+    comp.add_argument(
+        "--predictor-image",
+        default=None,
+        metavar="REF",
+        help="default of the pipeline's predictor_image parameter: the verified predictor's "
+        "image (with --output)",
     )
 
     submit = sub.add_parser(
@@ -511,16 +532,37 @@ def _cmd_attack(args: argparse.Namespace) -> int:
 def _cmd_compile(args: argparse.Namespace) -> int:
     from kfp_mlsecops.pipelines.compiling import compile_all, compile_pipeline, stale_files
 
-    if (args.signing_method is None) != (args.output is None) or (
-        args.check and args.output is not None
-    ):
+    options = {
+        "--pipeline": args.pipeline,
+        "--signing-method": args.signing_method,
+        "--image": args.image,
+        "--predictor-image": args.predictor_image,
+    }
+    given = [flag for flag, value in options.items() if value is not None]
+    if (given and args.output is None) or (args.check and args.output is not None):
         print(
-            "error: --signing-method and --output go together, without --check",
+            f"error: {', '.join(given) or '--output'} need(s) --output, without --check "
+            "(the committed YAML keeps the project defaults)",
             file=sys.stderr,
         )
         return EXIT_USAGE
     if args.output is not None:
-        print(f"wrote {compile_pipeline(args.output, signing_method=args.signing_method)}")
+        path = compile_pipeline(
+            args.output,
+            signing_method=args.signing_method or C.SIGNING_METHOD_KEY,
+            pipeline=args.pipeline or "secure-training",
+            image=args.image,
+            predictor_image=args.predictor_image,
+        )
+        print(f"wrote {path}")
+        for flag in ("--image", "--predictor-image"):
+            ref = options[flag]
+            if ref is not None and "@sha256:" not in ref:
+                print(
+                    f"warning: {flag} {ref} is a tag, not a digest: whoever can move the tag "
+                    "chooses the code that runs; pin registry/name@sha256:...",
+                    file=sys.stderr,
+                )
         return EXIT_OK
     if args.check:
         stale = stale_files()

@@ -1,4 +1,4 @@
-"""Kubernetes name checks for the InferenceService and its namespace."""
+"""Kubernetes name checks for the InferenceService, its namespace and container images."""
 
 from __future__ import annotations
 
@@ -16,6 +16,25 @@ _DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _PREDICTOR_HOST_SUFFIX = len("-predictor-")
+_IMAGE_RE = re.compile(
+    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+
+
+def validate_image(image: object, what: str = "image") -> str:
+    """Return ``image`` if it is a registry image reference (tag and/or digest), else raise."""
+    if not isinstance(image, str) or not _IMAGE_RE.fullmatch(image):
+        raise InvalidInputError(
+            f"{what} {image!r} is not an image reference like registry/name:tag or "
+            "registry/name@sha256:<hex>"
+        )
+    return image
+
+
+def is_digest_pinned(image: str) -> bool:
+    """Return True when ``image`` names its content by digest (a moved tag cannot swap it)."""
+    return "@sha256:" in image
 
 
 def validate_service_name(name: object) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from kfp_mlsecops import constants as C
 from kfp_mlsecops.deploy.manifest import API_VERSION, KIND, MANAGED_BY, render_inference_service
-from kfp_mlsecops.deploy.names import validate_namespace
+from kfp_mlsecops.deploy.names import validate_image, validate_namespace
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.policy import POLICY_CONFIGMAP, POLICY_FILE, POLICY_MOUNT
 from kfp_mlsecops.signing.method import SigningMethod
@@ -59,10 +59,6 @@ _USER_ID = 10001
 #: A ConfigMap holds at most 1 MiB; signature bundles are a few KiB.
 _MAX_CONFIGMAP_BYTES = 1024 * 1024 - 4096
 _MAX_IDENTITY = 1024
-_IMAGE_RE = re.compile(
-    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
-)
 _CONFIGMAP_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?")
 #: A ConfigMap data key (Kubernetes: ``[-._a-zA-Z0-9]+``, at most 253 characters).
 _CONFIGMAP_KEY_RE = re.compile(r"[-._a-zA-Z0-9]{1,253}")
@@ -240,11 +236,7 @@ def render_verified_predictor_isvc(
         service_account=service_account,
     )
     _check_configmap(signature_configmap, "signature_configmap")
-    if not isinstance(image, str) or not _IMAGE_RE.fullmatch(image):
-        raise InvalidInputError(
-            f"image {image!r} is not an image reference like registry/name:tag or "
-            "registry/name@sha256:<hex>"
-        )
+    validate_image(image)
     args = predictor_args(
         name=name, trust=trust, expected_digest=model_digest if pin_digest else None
     )
