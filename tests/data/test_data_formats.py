@@ -209,21 +209,32 @@ def test_a_named_format_overrides_the_suffix(tmp_path: Path, xy) -> None:
         load_dataset(str(path), data_format="hdf5")
 
 
-def test_a_new_format_is_one_registration(tmp_path: Path) -> None:
-    def read(source: str, path: Path, label_column: str):
-        rows = np.loadtxt(path, delimiter="\t", ndmin=2)
-        from kfp_mlsecops.data.labeled import LabeledData
+@pytest.fixture
+def tsv_format():
+    """A format registered for one test and forgotten after it (the registry is global)."""
+    from kfp_mlsecops.data import formats
+    from kfp_mlsecops.data.labeled import LabeledData
 
+    def read(source: str, path: Path, label_column: str) -> LabeledData:
+        rows = np.loadtxt(path, delimiter="\t", ndmin=2)
         return LabeledData(source=source, x=rows[:, 1:], y=rows[:, 0])
 
-    register_format(DataFormat("tsv-test", (".tsv",), False, "a .tsv (label first)", read))
+    fmt = DataFormat("tsv-test", (".tsv",), False, "a .tsv (label first)", read)
+    register_format(fmt)
+    yield fmt
+    formats._FORMATS.discard("tsv-test")
+
+
+def test_a_new_format_is_one_registration(tmp_path: Path, tsv_format) -> None:
     path = tmp_path / "d.tsv"
     path.write_text("1\t0.5\n0\t0.25\n", encoding="utf-8")
     assert load_dataset(str(path)).y.tolist() == [1.0, 0.0]
-    with pytest.raises(InvalidInputError, match="already registered"):
-        register_format(DataFormat("tsv-test", (".tsv2",), False, "x", read))
+    with pytest.raises(InvalidInputError, match="'tsv-test' exists; pick another name"):
+        register_format(tsv_format)
+    csv2 = DataFormat("csv2-test", (".csv",), False, "x", tsv_format.read)
     with pytest.raises(InvalidInputError, match=r"suffixes \['\.csv'\] already belong"):
-        register_format(DataFormat("csv2-test", (".csv",), False, "x", read))
+        register_format(csv2)
+    assert "csv2-test" not in format_names()
 
 
 # -- evaluation only -------------------------------------------------------------------------

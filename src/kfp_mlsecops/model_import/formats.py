@@ -6,20 +6,26 @@ recognised and how the model is loaded safely and written as the one servable Sa
 are imported on first use (they import TensorFlow), so listing names loads nothing heavy.
 
 Adding a format (another framework): write one module defining ``FORMAT`` and add one line to
-``_FORMATS`` below.
+``_FORMATS`` below (or call :func:`register_model_format` from outside the package).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kfp_mlsecops._registry import LazyRegistry
 from kfp_mlsecops.errors import InvalidInputError
 
-__all__ = ["ModelFormat", "detect_model_format", "get_model_format", "model_format_names"]
+__all__ = [
+    "ModelFormat",
+    "detect_model_format",
+    "get_model_format",
+    "model_format_names",
+    "register_model_format",
+]
 
 
 @dataclass(frozen=True)
@@ -38,35 +44,37 @@ class ModelFormat:
     load: Callable[[Path], tuple[Callable[[Any], Any], Any, tuple[int, ...]]]
 
 
-_FORMATS: dict[str, ModelFormat | str] = {
-    "keras": "kfp_mlsecops.model_import.keras_file",
-    "savedmodel": "kfp_mlsecops.model_import.savedmodel",
-}
+_FORMATS: LazyRegistry[ModelFormat] = LazyRegistry(
+    "model format",
+    ModelFormat,
+    "FORMAT",
+    {
+        "keras": "kfp_mlsecops.model_import.keras_file",
+        "savedmodel": "kfp_mlsecops.model_import.savedmodel",
+    },
+)
 
 
 def model_format_names() -> tuple[str, ...]:
     """Return every model format name without importing any format module."""
-    return tuple(_FORMATS)
+    return _FORMATS.names()
 
 
 def get_model_format(name: object) -> ModelFormat:
     """Return the format called ``name``; InvalidInputError if unknown."""
-    entry = _FORMATS.get(name) if isinstance(name, str) else None
-    if entry is None:
-        raise InvalidInputError(
-            f"model format {name!r} is unknown; use one of {', '.join(_FORMATS)}"
-        )
-    if isinstance(entry, str):
-        entry = importlib.import_module(entry).FORMAT
-        _FORMATS[str(name)] = entry
-    return entry
+    return _FORMATS.get(name)
+
+
+def register_model_format(fmt: ModelFormat) -> None:
+    """Add a model format under a new name (InvalidInputError otherwise)."""
+    _FORMATS.add(getattr(fmt, "name", ""), fmt)
 
 
 def detect_model_format(path: Path) -> ModelFormat:
     """Return the format that recognises ``path``; InvalidInputError naming the kinds if none."""
-    for name in _FORMATS:
-        fmt = get_model_format(name)
+    formats = _FORMATS.all()
+    for fmt in formats:
         if fmt.recognises(path):
             return fmt
-    kinds = "; ".join(get_model_format(n).description for n in _FORMATS)
+    kinds = "; ".join(fmt.description for fmt in formats)
     raise InvalidInputError(f"model '{path}': not a model this package reads; pass {kinds}")

@@ -11,40 +11,38 @@ one line to ``_METHODS`` below (or call :func:`register_method` from outside the
 
 from __future__ import annotations
 
-import importlib
-
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._registry import LazyRegistry
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.signing.method import SigningMethod
 
 __all__ = ["all_methods", "get_method", "method_names", "method_of", "register_method"]
 
-#: Method name -> its SigningMethod, or (built-ins) the module defining it as ``METHOD``.
-_METHODS: dict[str, SigningMethod | str] = {
-    C.SIGNING_METHOD_KEY: "kfp_mlsecops.signing._key",
-    C.SIGNING_METHOD_CERTIFICATE: "kfp_mlsecops.signing._certificate",
-    C.SIGNING_METHOD_SIGSTORE: "kfp_mlsecops.signing._sigstore",
-}
+_METHODS: LazyRegistry[SigningMethod] = LazyRegistry(
+    "signing method",
+    SigningMethod,
+    "METHOD",
+    {
+        C.SIGNING_METHOD_KEY: "kfp_mlsecops.signing._key",
+        C.SIGNING_METHOD_CERTIFICATE: "kfp_mlsecops.signing._certificate",
+        C.SIGNING_METHOD_SIGSTORE: "kfp_mlsecops.signing._sigstore",
+    },
+)
 
 
 def method_names() -> tuple[str, ...]:
     """Return every method name, built-ins first, without importing any method module."""
-    return tuple(_METHODS)
+    return _METHODS.names()
 
 
 def get_method(name: object, *, what: str = "signing method") -> SigningMethod:
     """Return the method called ``name``; InvalidInputError (worded with ``what``) if unknown."""
-    entry = _METHODS.get(name) if isinstance(name, str) else None
-    if entry is None:
-        raise InvalidInputError(f"{what} {name!r} is unknown; use one of {', '.join(_METHODS)}")
-    if isinstance(entry, str):
-        entry = _load(str(name), entry)
-    return entry
+    return _METHODS.get(name, what=what)
 
 
 def all_methods() -> tuple[SigningMethod, ...]:
     """Return every registered method, in :func:`method_names` order."""
-    return tuple(get_method(name) for name in _METHODS)
+    return _METHODS.all()
 
 
 def method_of(backend: object) -> SigningMethod | None:
@@ -57,23 +55,12 @@ def method_of(backend: object) -> SigningMethod | None:
 
 def register_method(method: SigningMethod) -> None:
     """Add a method; its name and backend types must be new (InvalidInputError otherwise)."""
-    if not isinstance(method, SigningMethod):
-        raise InvalidInputError(f"register a SigningMethod, got {type(method).__name__}")
-    if method.name in _METHODS:
-        raise InvalidInputError(f"signing method {method.name!r} exists; pick another name")
-    types = {method.signer_type, method.policy_type}
-    for other in all_methods():
-        if types & {other.signer_type, other.policy_type}:
-            raise InvalidInputError(
-                f"signing method {method.name!r} reuses the backend types of {other.name!r}; "
-                "give it its own signer and policy classes (a backend names its method)"
-            )
-    _METHODS[method.name] = method
-
-
-def _load(name: str, module: str) -> SigningMethod:
-    method = getattr(importlib.import_module(module), "METHOD", None)
-    if not isinstance(method, SigningMethod) or method.name != name:
-        raise InvalidInputError(f"module {module} must define METHOD, the {name!r} SigningMethod")
-    _METHODS[name] = method
-    return method
+    if isinstance(method, SigningMethod):
+        types = {method.signer_type, method.policy_type}
+        for other in all_methods():
+            if other.name != method.name and types & {other.signer_type, other.policy_type}:
+                raise InvalidInputError(
+                    f"signing method {method.name!r} reuses the backend types of {other.name!r}; "
+                    "give it its own signer and policy classes (a backend names its method)"
+                )
+    _METHODS.add(getattr(method, "name", ""), method)

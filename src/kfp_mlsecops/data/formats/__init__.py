@@ -13,11 +13,11 @@ call :func:`register_format` from outside the package).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kfp_mlsecops._registry import LazyRegistry
 from kfp_mlsecops.data.labeled import LabeledData
 from kfp_mlsecops.errors import InvalidInputError
 
@@ -49,38 +49,32 @@ class DataFormat:
     read: Callable[[str, Path, str], LabeledData]
 
 
-#: Format name -> its DataFormat, or (built-ins) the module defining it as ``FORMAT``.
-_FORMATS: dict[str, DataFormat | str] = {
-    "npz": "kfp_mlsecops.data.formats.npz",
-    "csv": "kfp_mlsecops.data.formats.csv_table",
-    "parquet": "kfp_mlsecops.data.formats.parquet_table",
-    "images": "kfp_mlsecops.data.formats.image_folder",
-}
+_FORMATS: LazyRegistry[DataFormat] = LazyRegistry(
+    "dataset format",
+    DataFormat,
+    "FORMAT",
+    {
+        "npz": "kfp_mlsecops.data.formats.npz",
+        "csv": "kfp_mlsecops.data.formats.csv_table",
+        "parquet": "kfp_mlsecops.data.formats.parquet_table",
+        "images": "kfp_mlsecops.data.formats.image_folder",
+    },
+)
 
 
 def format_names() -> tuple[str, ...]:
     """Return every format name, built-ins first, without importing any format module."""
-    return tuple(_FORMATS)
+    return _FORMATS.names()
 
 
 def get_format(name: object) -> DataFormat:
     """Return the format called ``name``; InvalidInputError if unknown."""
-    entry = _FORMATS.get(name) if isinstance(name, str) else None
-    if entry is None:
-        raise InvalidInputError(
-            f"dataset format {name!r} is unknown; use one of {', '.join(_FORMATS)}"
-        )
-    if isinstance(entry, str):
-        entry = importlib.import_module(entry).FORMAT
-        if not isinstance(entry, DataFormat) or entry.name != name:
-            raise InvalidInputError(f"dataset format {name!r}: its module defines no FORMAT")
-        _FORMATS[str(name)] = entry
-    return entry
+    return _FORMATS.get(name)
 
 
 def all_formats() -> tuple[DataFormat, ...]:
     """Return every registered format, in :func:`format_names` order."""
-    return tuple(get_format(name) for name in _FORMATS)
+    return _FORMATS.all()
 
 
 def detect_format(path: Path) -> DataFormat | None:
@@ -95,19 +89,16 @@ def detect_format(path: Path) -> DataFormat | None:
 
 def register_format(fmt: DataFormat) -> None:
     """Add a format; its name and suffixes must be new (InvalidInputError otherwise)."""
-    if not isinstance(fmt, DataFormat):
-        raise InvalidInputError(f"register_format({fmt!r}): pass a DataFormat")
-    if fmt.name in _FORMATS:
-        raise InvalidInputError(f"dataset format {fmt.name!r} is already registered")
-    taken = {s for known in all_formats() for s in known.suffixes}
-    if taken & set(fmt.suffixes):
-        raise InvalidInputError(
-            f"dataset format {fmt.name!r}: suffixes {sorted(taken & set(fmt.suffixes))} "
-            "already belong to another format"
-        )
-    if fmt.is_folder and any(known.is_folder for known in all_formats()):
-        raise InvalidInputError(
-            f"dataset format {fmt.name!r}: a folder format is already registered; "
-            "select it by name instead"
-        )
-    _FORMATS[fmt.name] = fmt
+    if isinstance(fmt, DataFormat) and fmt.name not in _FORMATS.names():
+        taken = {s for known in all_formats() for s in known.suffixes} & set(fmt.suffixes)
+        if taken:
+            raise InvalidInputError(
+                f"dataset format {fmt.name!r}: suffixes {sorted(taken)} already belong to "
+                "another format"
+            )
+        if fmt.is_folder and any(known.is_folder for known in all_formats()):
+            raise InvalidInputError(
+                f"dataset format {fmt.name!r}: a folder format is already registered; "
+                "select it by name instead"
+            )
+    _FORMATS.add(getattr(fmt, "name", ""), fmt)
