@@ -1,18 +1,27 @@
 # Two images from one file (the default, last stage is the component image):
 #   component image (DEFAULT_IMAGE in kfp_mlsecops/constants.py, every pipeline step runs in it):
-#     make image IMAGE=registry.example/kfp-mlsecops:0.1.0
+#     docker build -t registry.example/kfp-mlsecops:0.1.0 .
 #   verified predictor (mlsecops serve as KServe's custom kserve-container, manifests/predictor/):
 #     docker build --target predictor -t registry.example/kfp-mlsecops-predictor:0.1.0 .
-# Pin digests when compiling/deploying (MLSECOPS_IMAGE=registry.example/kfp-mlsecops@sha256:...).
-# Not built on the development machines (no Docker engine there); see README "What was verified".
-FROM python:3.11-slim-bookworm AS source
+# `make image` builds both here (tests/infra/images/build.sh: offline base, cached by content).
+# Pin digests when compiling (mlsecops compile --output F --image ...@sha256:... --predictor-image ...).
+# BASE_IMAGE: any Debian bookworm image with python3 (3.10-3.12) and its venv module; the default is
+# the public Python image. Offline machines build one with debootstrap (tests/infra/images/build.sh).
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE} AS source
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
+# A venv: the same on the public Python image and on Debian's own python3 (PEP 668).
+RUN python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TF_CPP_MIN_LOG_LEVEL=2
 
+# HOST_CA (optional, declared in each installing stage): PEM certificates pip trusts during the
+# build only, for networks that intercept TLS, e.g.
+#   --build-arg HOST_CA="$(cat /usr/local/share/ca-certificates/*.crt)"
 WORKDIR /opt/kfp-mlsecops
 COPY pyproject.toml constraints.txt README.md ./
 COPY src ./src
@@ -21,7 +30,11 @@ COPY pipelines ./pipelines
 
 # --- verified predictor: docker build --target predictor ------------------------------------------
 FROM source AS predictor
-RUN pip install -c constraints.txt ".[runtime,serving]" \
+ARG HOST_CA=""
+RUN if [ -n "$HOST_CA" ]; then printf '%s\n' "$HOST_CA" > /tmp/host-ca.pem; \
+      export PIP_CERT=/tmp/host-ca.pem; fi \
+    && pip install -c constraints.txt ".[runtime,serving]" \
+    && rm -f /tmp/host-ca.pem \
     && useradd --uid 10001 --create-home --shell /usr/sbin/nologin mlsecops
 # The pod's root filesystem is read-only; the private verified model copy and Keras' config go to
 # the /tmp emptyDir.
@@ -33,7 +46,11 @@ ENTRYPOINT ["python", "-m", "kfp_mlsecops.cli.serve_command"]
 
 # --- component image (default target) --------------------------------------------------------------
 FROM source AS component
-RUN pip install -c constraints.txt ".[runtime]" \
+ARG HOST_CA=""
+RUN if [ -n "$HOST_CA" ]; then printf '%s\n' "$HOST_CA" > /tmp/host-ca.pem; \
+      export PIP_CERT=/tmp/host-ca.pem; fi \
+    && pip install -c constraints.txt ".[runtime]" \
+    && rm -f /tmp/host-ca.pem \
     && useradd --uid 10001 --create-home --shell /usr/sbin/nologin mlsecops
 
 # KFP writes outputs under /tmp and the artifact mount points; nothing here needs root.

@@ -6,9 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q
 DEMO_DIR ?= demo-output
-IMAGE ?= ghcr.io/kfp-mlsecops/kfp-mlsecops:0.1.0
 
-.PHONY: help venv dev demo test test-deps test-debs test-apiserver pytest compile check-compiled lint reformat image clean
+.PHONY: help venv dev demo test test-deps test-debs test-apiserver pytest compile check-compiled lint reformat image test-images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -68,8 +67,11 @@ reformat: venv ## apply ruff's formatting and safe fixes
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
-image: ## build the component image (needs a Docker engine; not available on the dev machines)
-	docker build -t $(IMAGE) .
+image: ## build the component and predictor images (Docker; a debootstrap base unless BASE_IMAGE is set)
+	@tests/infra/images/build.sh
+
+test-images: venv ## build the images and run the whole pipeline in them (DockerRunner); ~5 min cold
+	@$(BIN)/python -m pytest -m container tests/infra/test_images.py
 
 clean: ## remove the venv, caches and demo output
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache .mypy_cache

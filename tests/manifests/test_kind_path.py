@@ -26,7 +26,8 @@ def test_e2e_script_parses_and_passes_shellcheck():
     assert _run("bash", "-n", str(SCRIPT)).returncode == 0
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck missing: `make test-deps` installs it (apt: shellcheck)"
-    out = _run(shellcheck, str(SCRIPT), str(REPO / ".ci" / "run"))
+    images = REPO / "tests" / "infra" / "images" / "build.sh"
+    out = _run(shellcheck, str(SCRIPT), str(REPO / ".ci" / "run"), str(images))
     assert out.returncode == 0, out.stdout
 
 
