@@ -60,7 +60,8 @@ key="$(
         echo "$base"
         docker image inspect --format '{{.Id}}' "$base" 2>/dev/null || true
         cat Dockerfile pyproject.toml constraints.txt
-        find src components pipelines -type f -not -path '*/__pycache__/*' -print0 \
+        find src components pipelines -type f -not -path '*/__pycache__/*' \
+            -not -path '*.egg-info/*' -print0 \
             | sort -z | xargs -0 sha256sum
     } | sha256sum | cut -c1-12
 )"
