@@ -3,7 +3,10 @@
 #     docker build -t registry.example/kfp-mlsecops:0.1.0 .
 #   verified predictor (mlsecops serve as KServe's custom kserve-container, manifests/predictor/):
 #     docker build --target predictor -t registry.example/kfp-mlsecops-predictor:0.1.0 .
-# `make image` builds both here (tests/infra/images/build.sh: offline base, cached by content).
+#   GPU component image (TensorFlow with CUDA, not tensorflow-cpu; ~3 GB of NVIDIA wheels more):
+#     docker build --build-arg EXTRAS=gpu -t registry.example/kfp-mlsecops-gpu:0.1.0 .
+#   and compile with --image it plus --accelerator (README, "Accelerators and resources").
+# `make image` builds the first two (tests/infra/images/build.sh: offline base, cached by content).
 # Pin digests when compiling (mlsecops compile --output F --image ...@sha256:... --predictor-image ...).
 # BASE_IMAGE: any Debian bookworm image with python3 (3.10-3.12) and its venv module; the default is
 # the public Python image. Offline machines build one with debootstrap (tests/infra/images/build.sh).
@@ -45,11 +48,15 @@ EXPOSE 8080
 ENTRYPOINT ["python", "-m", "kfp_mlsecops.cli.serve_command"]
 
 # --- component image (default target) --------------------------------------------------------------
+# EXTRAS=gpu builds the GPU variant: the gpu extra (tensorflow[and-cuda]) in place of runtime. A
+# build argument, not a stage: Docker's legacy builder builds every stage before the target.
 FROM source AS component
 ARG HOST_CA=""
-RUN if [ -n "$HOST_CA" ]; then printf '%s\n' "$HOST_CA" > /tmp/host-ca.pem; \
+ARG EXTRAS=runtime
+RUN case "$EXTRAS" in runtime|gpu) ;; *) echo "EXTRAS must be runtime or gpu" >&2; exit 1;; esac \
+    && if [ -n "$HOST_CA" ]; then printf '%s\n' "$HOST_CA" > /tmp/host-ca.pem; \
       export PIP_CERT=/tmp/host-ca.pem; fi \
-    && pip install -c constraints.txt ".[runtime]" \
+    && pip install -c constraints.txt ".[$EXTRAS]" \
     && rm -f /tmp/host-ca.pem \
     && useradd --uid 10001 --create-home --shell /usr/sbin/nologin mlsecops
 

@@ -8,6 +8,7 @@ from kfp_mlsecops.components.attest_robustness import attest_robustness
 from kfp_mlsecops.components.deploy import deploy
 from kfp_mlsecops.components.gate import gate
 from kfp_mlsecops.components.import_model import import_model
+from kfp_mlsecops.components.merge_attack_results import merge_attack_results
 from kfp_mlsecops.components.sign_model import sign_model
 from kfp_mlsecops.components.train import train
 from kfp_mlsecops.components.validate_data import validate_data
@@ -18,6 +19,7 @@ __all__ = [
     "deploy",
     "gate",
     "import_model",
+    "merge_attack_results",
     "sign_model",
     "train",
     "validate_data",

@@ -13,6 +13,7 @@ from kfp import compiler
 from kfp_mlsecops import components as _components
 from kfp_mlsecops.constants import SIGNING_METHOD_KEY
 from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops.pipelines.resources import ResourcePlan
 from kfp_mlsecops.pipelines.secure_release import make_secure_release, secure_release
 from kfp_mlsecops.pipelines.secure_training import make_secure_training, secure_training
 
@@ -31,6 +32,7 @@ COMPONENT_NAMES = (
     "train",
     "import_model",
     "attack_test",
+    "merge_attack_results",
     "attest_robustness",
     "sign_model",
     "gate",
@@ -77,12 +79,17 @@ def compile_pipeline(
     pipeline: str = "secure-training",
     image: str | None = None,
     predictor_image: str | None = None,
+    resources: ResourcePlan | None = None,
+    attack_shards: int = 1,
 ) -> Path:
     """Write ``pipeline`` wired for ``signing_method`` to ``path``; return it.
 
     ``image`` replaces the project image every component runs in, ``predictor_image`` becomes
     the default of the pipeline's ``predictor_image`` parameter; both are checked image
     references (a digest, ``registry/name@sha256:...``, keeps a moved tag from swapping code).
+    ``resources`` sets CPU, memory and accelerators per step (None: none, as committed).
+    ``attack_shards`` > 1 fans attack-test out over that many shards and merges them (1: as
+    committed).
     """
     from kfp_mlsecops.deploy.names import validate_image
 
@@ -93,7 +100,12 @@ def compile_pipeline(
     if predictor_image is not None:
         validate_image(predictor_image, "--predictor-image")
     with _component_image(image):
-        built = PIPELINES[pipeline](signing_method, predictor_image=predictor_image or "")
+        built = PIPELINES[pipeline](
+            signing_method,
+            predictor_image=predictor_image or "",
+            resources=resources,
+            attack_shards=attack_shards,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     compiler.Compiler().compile(built, str(path))
     return path

@@ -13,21 +13,32 @@ from typing import Any
 
 from kfp import dsl
 
-from kfp_mlsecops.components import attack_test, attest_robustness, deploy, gate, sign_model
+from kfp_mlsecops.components import (
+    attack_test,
+    attest_robustness,
+    deploy,
+    gate,
+    merge_attack_results,
+    sign_model,
+)
+from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.pipelines.signing_wiring import (
     SigningWiring,
     mount_approval_key,
     mount_approval_verification,
+    mount_audit_key,
     mount_policy_floor,
     mount_signing_material,
     mount_verification_material,
 )
 from kfp_mlsecops.policy import POLICY_FILE, POLICY_MOUNT
 
-__all__ = ["MOUNTED_POLICY", "attest_gate_deploy", "run_monitoring"]
+__all__ = ["MAX_ATTACK_SHARDS", "MOUNTED_POLICY", "attest_gate_deploy", "run_monitoring"]
 
 #: Where the compiled pipeline reads the policy floor: the mounted ``mlsecops-policy`` ConfigMap.
 MOUNTED_POLICY = f"{POLICY_MOUNT}/{POLICY_FILE}"
+#: The most attack-test shards a pipeline may fan out to.
+MAX_ATTACK_SHARDS = 64
 
 
 def attest_gate_deploy(
@@ -40,12 +51,15 @@ def attest_gate_deploy(
     test_data_digest: Any,
     p: Mapping[str, Any],
     monitoring: Mapping[str, Any],
+    attack_shards: int = 1,
 ) -> None:
     """Add attack-test, attest, sign, gate and deploy for ``model`` to the current pipeline.
 
     ``p`` holds the pipeline's own run parameters by name (thresholds, attack budget, signing
     paths, trust, deploy settings); ``monitoring`` the Pushgateway URL, run id and pipeline
-    name every task reports under.
+    name every task reports under. ``attack_shards`` above 1 fans attack-test out over a
+    ``dsl.ParallelFor`` of that many shards and merges them (``merge_attack_results``) into
+    the results attest and gate read; 1 is the single attack-test task.
     """
     signing = {
         "signing_method": wiring.method,
@@ -72,16 +86,11 @@ def attest_gate_deploy(
         "robust_epsilon": p["robust_epsilon"],
         "allow_masking_flags": p["allow_masking_flags"],
     }
-    attacked = attack_test(
-        model=model,
-        test_data=test_data,
-        epsilons=p["epsilons"],
-        tier=p["attack_tier"],
-        pgd_steps=p["pgd_steps"],
-        seed=p["seed"],
-        **monitoring,
+    # Every decision and deploy goes to the audit log (off when audit_log_path is empty).
+    audit = {"audit_log": p["audit_log_path"], "audit_key_path": p["audit_key_path"]}
+    attacked = _attack(
+        model=model, test_data=test_data, p=p, monitoring=monitoring, shards=attack_shards
     )
-    attacked.set_display_name("attack-test")
 
     attested = attest_robustness(
         model=model,
@@ -111,6 +120,7 @@ def attest_gate_deploy(
         test_data_digest=test_data_digest,
         policy_path=policy_path,
         approval_key_path=p["approval_key_path"],
+        **audit,
         **thresholds,
         **trust,
         **monitoring,
@@ -134,12 +144,15 @@ def attest_gate_deploy(
         verify_configmap=p["verify_configmap"],
         policy_path=policy_path,
         approval_public_key_path=p["approval_public_key_path"],
+        **audit,
         **trust,
         **monitoring,
     )
     deployed.set_display_name("deploy")
     mount_verification_material(deployed, configmap=p["verify_configmap"])
     mount_approval_verification(deployed)
+    for task in (gated, deployed):
+        mount_audit_key(task)
     if policy_path == MOUNTED_POLICY:
         for task in (gated, deployed):
             mount_policy_floor(task)
@@ -147,6 +160,48 @@ def attest_gate_deploy(
     # A decision must never come from a cache: keys get rotated and revoked between runs.
     for task in (signed, attested, gated, deployed):
         task.set_caching_options(False)
+
+
+def _attack(
+    *, model: Any, test_data: Any, p: Mapping[str, Any], monitoring: Mapping[str, Any], shards: int
+) -> Any:
+    """Add attack-test (or its shards and their merge); return the task whose results count."""
+    if (
+        isinstance(shards, bool)
+        or not isinstance(shards, int)
+        or not 1 <= shards <= MAX_ATTACK_SHARDS
+    ):
+        raise InvalidInputError(
+            f"attack_shards={shards!r}: must be an integer from 1 to {MAX_ATTACK_SHARDS}"
+        )
+    budget = {
+        "epsilons": p["epsilons"],
+        "tier": p["attack_tier"],
+        "pgd_steps": p["pgd_steps"],
+        "seed": p["seed"],
+    }
+    if shards == 1:
+        attacked = attack_test(model=model, test_data=test_data, **budget, **monitoring)
+        attacked.set_display_name("attack-test")
+        return attacked
+    with dsl.ParallelFor(list(range(shards)), parallelism=shards) as index:
+        part = attack_test(
+            model=model,
+            test_data=test_data,
+            **budget,
+            shard_index=index,
+            shard_count=shards,
+            **monitoring,
+        )
+        part.set_display_name("attack-test shard")
+    merged = merge_attack_results(
+        shards=dsl.Collected(part.outputs["results"]),
+        model=model,
+        test_data=test_data,
+        **monitoring,
+    )
+    merged.set_display_name("merge attack results")
+    return merged
 
 
 def run_monitoring(pushgateway_url: Any, pipeline_name: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ uses: attack-test, attest, sign, gate, deploy (:mod:`kfp_mlsecops.pipelines.rele
 """
 
 # No `from __future__ import annotations`: KFP reads the real annotation objects.
-from typing import List
+from typing import List, Optional
 
 from kfp import dsl
 
@@ -19,6 +19,7 @@ from kfp_mlsecops.pipelines.release_chain import (
     attest_gate_deploy,
     run_monitoring,
 )
+from kfp_mlsecops.pipelines.resources import ResourcePlan, apply_resources
 from kfp_mlsecops.pipelines.signing_wiring import WIRINGS
 
 PIPELINE_NAME = "secure-release"
@@ -29,10 +30,13 @@ def make_secure_release(  # noqa: ANN201 - a KFP pipeline
     *,
     policy_path: str = MOUNTED_POLICY,
     predictor_image: str = "",
+    resources: Optional[ResourcePlan] = None,
+    attack_shards: int = 1,
 ):
     """Return the ``secure-release`` pipeline wired for ``signing_method`` (compile-time choice).
 
-    Signing methods, mounts, ``policy_path`` and ``predictor_image`` are as in
+    Signing methods, mounts, ``policy_path``, ``predictor_image``, ``resources`` and
+    ``attack_shards`` are as in
     :func:`~kfp_mlsecops.pipelines.make_secure_training`.
     """
     if signing_method not in WIRINGS:
@@ -79,6 +83,8 @@ def make_secure_release(  # noqa: ANN201 - a KFP pipeline
         public_key_path: str = w.public_key_path,
         approval_key_path: str = f"{C.APPROVAL_KEY_MOUNT}/{C.APPROVAL_KEY_FILE}",
         approval_public_key_path: str = f"{C.APPROVAL_VERIFY_MOUNT}/{C.APPROVAL_VERIFY_FILE}",
+        audit_log_path: str = "",
+        audit_key_path: str = f"{C.AUDIT_KEY_MOUNT}/{C.AUDIT_KEY_FILE}",
         verify_chain_paths: List[str] = list(w.verify_chain_paths),  # noqa: B006 - as above
         signer_identity: str = "",
         oidc_issuer: str = "",
@@ -138,7 +144,9 @@ def make_secure_release(  # noqa: ANN201 - a KFP pipeline
             test_data_digest=data.outputs["test_data_digest"],
             p=p,
             monitoring=monitoring,
+            attack_shards=attack_shards,
         )
+        apply_resources(resources, PIPELINE_NAME)
 
     return secure_release
 

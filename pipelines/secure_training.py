@@ -1,7 +1,7 @@
 """The ``secure-training`` pipeline: validate, train, attack-test, attest, sign, gate, deploy."""
 
 # No `from __future__ import annotations`: KFP reads the real annotation objects.
-from typing import List
+from typing import List, Optional
 
 from kfp import dsl
 
@@ -14,6 +14,7 @@ from kfp_mlsecops.pipelines.release_chain import (
     attest_gate_deploy,
     run_monitoring,
 )
+from kfp_mlsecops.pipelines.resources import ResourcePlan, apply_resources
 from kfp_mlsecops.pipelines.signing_wiring import WIRINGS
 
 PIPELINE_NAME = "secure-training"
@@ -24,6 +25,8 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
     *,
     policy_path: str = MOUNTED_POLICY,
     predictor_image: str = "",
+    resources: Optional[ResourcePlan] = None,
+    attack_shards: int = 1,
 ):
     """Return the ``secure-training`` pipeline wired for ``signing_method`` (compile-time choice).
 
@@ -33,7 +36,13 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
     constant, NOT a run parameter, so a run cannot pick a laxer floor. The default is the
     mounted ``mlsecops-policy`` ConfigMap (mounted only then); local runs compile a file path, or
     ``""`` for the built-in default floor. ``predictor_image`` becomes the default of the run
-    parameter of that name (empty: the project's predictor image).
+    parameter of that name (empty: the project's predictor image). ``resources`` sets CPU, memory
+    and accelerators per step (:mod:`kfp_mlsecops.pipelines.resources`; None: nothing set).
+    ``attack_shards`` > 1 fans attack-test out over a ``dsl.ParallelFor`` of that many shards
+    (each attacks a contiguous block of the samples) and merges them (``merge_attack_results``)
+    into exactly the unsharded results, which attest and gate read; kfp.local runs the fan-out
+    too (``mlsecops run --attack-shards``). 1 (default) is the single attack-test of the
+    committed YAML.
     """
     if signing_method not in WIRINGS:
         raise InvalidInputError(
@@ -81,6 +90,8 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         public_key_path: str = w.public_key_path,
         approval_key_path: str = f"{C.APPROVAL_KEY_MOUNT}/{C.APPROVAL_KEY_FILE}",
         approval_public_key_path: str = f"{C.APPROVAL_VERIFY_MOUNT}/{C.APPROVAL_VERIFY_FILE}",
+        audit_log_path: str = "",
+        audit_key_path: str = f"{C.AUDIT_KEY_MOUNT}/{C.AUDIT_KEY_FILE}",
         verify_chain_paths: List[str] = list(w.verify_chain_paths),  # noqa: B006 - as above
         signer_identity: str = "",
         oidc_issuer: str = "",
@@ -123,7 +134,9 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         gate and deploy) may only tighten them. The gate re-derives the evidence and signs an
         approval with its own key (Secret ``mlsecops-approval-key``, mounted on the gate only,
         ``approval_key_path``); deploy verifies it with ``approval_public_key_path`` (ConfigMap
-        ``mlsecops-approval-verify``).
+        ``mlsecops-approval-verify``). ``audit_log_path`` (empty: off) is a file or directory,
+        e.g. a mounted PVC, where gate and deploy append every decision and deploy to a signed,
+        hash-chained audit log (key ``audit_key_path``, Secret ``mlsecops-audit-key``).
         ``service_account`` is the account the InferenceService runs as (storage credentials).
         ``predictor`` is ``verified`` (default: our predictor verifies signature, attestation and
         approval again before it serves; it reads ``verify_configmap``,
@@ -170,7 +183,9 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
             test_data_digest=data.outputs["test_data_digest"],
             p=p,
             monitoring=monitoring,
+            attack_shards=attack_shards,
         )
+        apply_resources(resources, PIPELINE_NAME)
 
     return secure_training
 

@@ -160,6 +160,13 @@ def mount_approval_key(task: dsl.PipelineTask) -> None:
     )
 
 
+def mount_audit_key(task: dsl.PipelineTask) -> None:
+    """Mount the audit key Secret (gate and deploy); optional: absent, audit_log must stay off."""
+    kubernetes.use_secret_as_volume(
+        task, secret_name=C.AUDIT_SECRET, mount_path=C.AUDIT_KEY_MOUNT, optional=True
+    )
+
+
 def mount_approval_verification(task: dsl.PipelineTask) -> None:
     """Mount the ConfigMap with the gate's approval public key (deploy)."""
     kubernetes.use_config_map_as_volume(

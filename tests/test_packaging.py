@@ -44,3 +44,12 @@ def test_no_bare_top_level_components_package(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["True", "None", "None"]
+
+
+def test_the_gpu_extra_is_runtime_with_cuda_tensorflow_at_the_cpu_pin():
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    extras = config["project"]["optional-dependencies"]
+    runtime = [r for r in extras["runtime"] if not r.startswith("tensorflow")]
+    text = (REPO / "constraints.txt").read_text()
+    pins = dict(line.split("==", 1) for line in text.split() if "==" in line)
+    assert extras["gpu"] == [f"tensorflow[and-cuda]=={pins['tensorflow_cpu']}", *runtime]

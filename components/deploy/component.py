@@ -35,6 +35,8 @@ def deploy(
     pushgateway_url: str = "",
     run_id: str = "",
     pipeline_name: str = "secure-training",
+    audit_log: str = "",
+    audit_key_path: str = "/etc/mlsecops/audit/private-key.pem",
 ) -> NamedTuple("DeployOutputs", [("status", str)]):
     """Re-check the gate's signed approval and its evidence, then apply or dry-run.
 
@@ -70,7 +72,9 @@ def deploy(
             namespace (default: the method's).
         pushgateway_url: Optional Prometheus Pushgateway for step metrics.
         run_id: Pipeline run id (metrics grouping).
-        pipeline_name: Pipeline name (metrics grouping).
+        pipeline_name: Pipeline name (metrics grouping and audit records).
+        audit_log: Audit log file or directory (e.g. a PVC mount); ``""``: no audit trail.
+        audit_key_path: The audit key signing the record (Secret ``mlsecops-audit-key``).
 
     Returns:
         status: ``dry-run``, ``created`` or ``patched``.
@@ -80,7 +84,7 @@ def deploy(
 
     from kfp_mlsecops.deploy import DEFAULT_PREDICTOR_IMAGE, PredictorTrust, run_deploy
     from kfp_mlsecops.monitoring import record_step
-    from kfp_mlsecops.signing import VerificationConfig
+    from kfp_mlsecops.signing import SigningConfig, VerificationConfig
 
     with record_step(
         "deploy",
@@ -121,6 +125,12 @@ def deploy(
             if predictor == "verified"
             else None,
             predictor_image=predictor_image or DEFAULT_PREDICTOR_IMAGE,
+            audit_log=audit_log,
+            audit_signing=SigningConfig().use_key(private_key_path=audit_key_path)
+            if audit_log
+            else None,
+            run_id=run_id,
+            pipeline=pipeline_name,
         )
     manifest.metadata.update({"status": result.status, "storage_uri": result.storage_uri})
     return namedtuple("DeployOutputs", ["status"])(result.status)

@@ -37,6 +37,8 @@ def gate(
     pushgateway_url: str = "",
     run_id: str = "",
     pipeline_name: str = "secure-training",
+    audit_log: str = "",
+    audit_key_path: str = "/etc/mlsecops/audit/private-key.pem",
 ) -> NamedTuple("GateOutputs", [("model_digest", str)]):
     """Approve the model with a signed statement, or raise: anything wrong blocks deployment.
 
@@ -73,7 +75,10 @@ def gate(
         allow_masking_flags: Masking flags to waive; the floor decides which may be.
         pushgateway_url: Optional Prometheus Pushgateway for step metrics.
         run_id: Pipeline run id (metrics grouping).
-        pipeline_name: Pipeline name (metrics grouping).
+        pipeline_name: Pipeline name (metrics grouping and audit records).
+        audit_log: Audit log file or directory (e.g. a PVC mount); ``""``: no audit trail.
+            Every decision, approved or blocked, is appended before the task ends.
+        audit_key_path: The audit key signing the records (Secret ``mlsecops-audit-key``).
 
     Returns:
         model_digest: The approved model digest.
@@ -119,6 +124,12 @@ def gate(
             ),
             decision_json_path=decision.path,
             decision_md_path=report.path,
+            audit_log=audit_log,
+            audit_signing=SigningConfig().use_key(private_key_path=audit_key_path)
+            if audit_log
+            else None,
+            run_id=run_id,
+            pipeline=pipeline_name,
         )
     approval.metadata["model_digest"] = approved.model_digest
     decision.metadata["model_digest"] = approved.model_digest

@@ -40,6 +40,9 @@ SERVING_OUTPUT_NAME = "probabilities"
 #: v2 adds per-sample outcomes (``samples``), ``evaluation`` and ``test_data_digest``; the typed
 #: reader/writer is ``kfp_mlsecops.attacks.results``.
 ROBUSTNESS_SCHEMA = "kfp-mlsecops/robustness/v2"
+#: One shard of a sharded attack-test (``kfp_mlsecops.attacks.shards``); the merge step turns
+#: every shard of one run into a ROBUSTNESS_SCHEMA document.
+ROBUSTNESS_SHARD_SCHEMA = "kfp-mlsecops/robustness-shard/v1"
 #: Digest (``data.manifest.split_digest``) of the test split the results were computed on.
 TEST_DATA_DIGEST = "test_data_digest"
 #: ``{"split_size", "max_samples", "seed"}``: which rows of the split were evaluated.
@@ -105,6 +108,11 @@ APPROVAL_SECRET = "mlsecops-approval-key"  # noqa: S105 - a Secret name, not a s
 APPROVAL_VERIFY_MOUNT = "/etc/mlsecops/approval-verify"
 APPROVAL_VERIFY_FILE = "public-key.pem"
 APPROVAL_VERIFY_CONFIGMAP = "mlsecops-approval-verify"
+#: The audit key signing audit-log records (kfp_mlsecops.audit): its own Secret, mounted
+#: (optional) on gate and deploy, so deploy never holds the approval key.
+AUDIT_KEY_MOUNT = "/etc/mlsecops/audit"
+AUDIT_KEY_FILE = "private-key.pem"
+AUDIT_SECRET = "mlsecops-audit-key"  # noqa: S105 - a Secret name, not a secret
 
 # --- component image ---------------------------------------------------------------------------
 #: The image every component runs in (built from the repo's Dockerfile). Override at compile time

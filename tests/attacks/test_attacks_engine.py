@@ -10,6 +10,7 @@ import pytest
 from kfp_mlsecops.attacks import APGD, APGDT, PGD, Attack, Square, TFModel
 from kfp_mlsecops.attacks._apgd_loop import checkpoints
 from kfp_mlsecops.attacks.base import clip_perturbation
+from kfp_mlsecops.attacks.invariants import check_perturbation
 from kfp_mlsecops.attacks.square import window_fraction, window_sides
 from kfp_mlsecops.errors import InvalidInputError
 
@@ -179,6 +180,19 @@ def test_l2_projection_of_a_broken_attack(data: dict[str, Any]) -> None:
     far = np.clip(x + 0.5, 0.0, 1.0)
     projected = clip_perturbation(x, far, epsilon=0.3, lower=0.0, upper=1.0, norm="l2")
     assert _norms(projected - x, "l2").max() <= 0.3
+
+
+@pytest.mark.parametrize("epsilon", [0.05, 0.03 * 255, 12.75, 100.3])
+def test_linf_projection_stays_in_the_ball_on_0_255_data(epsilon: float) -> None:
+    # float32 spacing is 1.5e-5 near 255: x + 0.05 used to round up to 3e-6 outside the ball,
+    # so attack-test failed on 8-bit image folders at epsilons like 0.05 or the floor's 3% (7.65)
+    x = np.arange(256, dtype=np.float32).reshape(4, 8, 8, 1)
+    for far in (x + 300, x - 300):
+        projected = clip_perturbation(x, far, epsilon=epsilon, lower=0.0, upper=255.0)
+        check_perturbation(x, projected, epsilon=epsilon, lower=0.0, upper=255.0)
+        delta = np.abs(projected.astype(np.float64) - x)
+        assert projected.dtype == np.float32 and delta.max() <= epsilon + 1e-6
+        assert np.all((delta >= epsilon - 1e-4) | (projected == 0) | (projected == 255))
 
 
 @pytest.mark.parametrize(

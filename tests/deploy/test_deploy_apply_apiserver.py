@@ -94,6 +94,9 @@ def _apply(server, release, tmp_path, name, **overrides):
         mode=c.DEPLOY_MODE_APPLY,
         manifest_path=tmp_path / "isvc.yaml",
         kube_api_client=server.api_client(),
+        # Nothing reconciles the stand-in CRD here: apply without waiting for Ready (the wait
+        # and rollback run against real KServe in tests/cluster).
+        wait_timeout=0,
     )
     args.update(overrides)
     if args.get("predictor") == "kserve" and "predictor_trust" not in overrides:

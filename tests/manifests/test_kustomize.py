@@ -119,7 +119,7 @@ def test_signing_folders_never_hold_committed_material(folder_name, ignored):
     assert ignored <= set((folder / ".gitignore").read_text().split())
 
 
-def test_pipeline_rbac_grants_only_create_get_patch_on_what_deploy_applies():
+def test_pipeline_rbac_grants_only_what_deploy_applies_and_reads():
     docs = _build(REPO / "manifests" / "pipeline-rbac")
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == ["Role", "RoleBinding"]
@@ -131,6 +131,8 @@ def test_pipeline_rbac_grants_only_create_get_patch_on_what_deploy_applies():
             "verbs": ["get", "create", "patch"],
         },
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"]},
+        # deploy reads the predictor Deployment to see the new revision roll out
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
     ]
     binding = next(d for d in docs if d["kind"] == "RoleBinding")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]

@@ -100,8 +100,14 @@ def test_only_the_signing_tasks_mount_the_signing_secret_and_only_the_gate_its_k
         assert mount["optional"] is False
     # the gate's approval key: the gate only, never a signing task, a constant name
     assert {n for n, m in secrets.items() if C.APPROVAL_KEY_MOUNT in m} == {"exec-gate"}
-    (approval,) = secrets["exec-gate"].values()
+    approval = secrets["exec-gate"][C.APPROVAL_KEY_MOUNT]
     assert approval["secretName"] == C.APPROVAL_SECRET and approval["optional"] is False
+    # the audit key (its own Secret, optional: the audit log is off by default): gate and deploy
+    assert {n for n, m in secrets.items() if C.AUDIT_KEY_MOUNT in m} == {"exec-gate", "exec-deploy"}
+    assert set(secrets["exec-gate"]) == {C.APPROVAL_KEY_MOUNT, C.AUDIT_KEY_MOUNT}
+    for name in ("exec-gate", "exec-deploy"):
+        audit = secrets[name][C.AUDIT_KEY_MOUNT]
+        assert audit["secretName"] == C.AUDIT_SECRET and audit["optional"] is True
 
 
 def test_gate_and_deploy_mount_the_verify_key_the_floor_and_deploy_the_approval_key(any_pipeline):

@@ -85,13 +85,16 @@ def _executors(documents: list[dict]) -> dict[str, dict]:
 
 def test_the_signing_secret_is_mounted_on_the_signing_tasks_only(compiled):
     method, documents = compiled
+    own_keys = (C.APPROVAL_KEY_MOUNT, C.AUDIT_KEY_MOUNT)
     mounted = {
-        n: [m for m in cfg["secretAsVolume"] if m["mountPath"] != C.APPROVAL_KEY_MOUNT]
+        n: [m for m in cfg["secretAsVolume"] if m["mountPath"] not in own_keys]
         for n, cfg in _executors(documents).items()
         if cfg.get("secretAsVolume")
     }
-    # the gate mounts only its own approval key (whatever the method), no signing material
+    # the gate mounts only its own approval and audit keys (whatever the method), no signing
+    # material; deploy only the audit key
     assert mounted.pop("exec-gate") == []
+    assert mounted.pop("exec-deploy") == []
     assert set(mounted) == {f"exec-{t}" for t in SIGNING_TASKS}
     for mounts in mounted.values():
         (mount,) = mounts
@@ -99,6 +102,18 @@ def test_the_signing_secret_is_mounted_on_the_signing_tasks_only(compiled):
         assert mount["secretNameParameter"] == {"componentInputParameter": "signing_secret"}
         # a Sigstore token Secret may be absent when ambient credentials are used
         assert mount["optional"] is (method == "sigstore")
+
+
+def test_the_audit_key_is_mounted_on_gate_and_deploy_only(compiled):
+    _, documents = compiled
+    audit = {
+        n: [m for m in cfg.get("secretAsVolume", []) if m["mountPath"] == C.AUDIT_KEY_MOUNT]
+        for n, cfg in _executors(documents).items()
+    }
+    assert {n for n, mounts in audit.items() if mounts} == {"exec-gate", "exec-deploy"}
+    for name in ("exec-gate", "exec-deploy"):
+        (mount,) = audit[name]
+        assert mount["optional"] is True  # the log is off unless audit_log_path is set
 
 
 def test_the_verification_configmap_is_mounted_on_gate_and_deploy_only(compiled):

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+from _user_models import train_user_cnn
 
 from kfp_mlsecops import constants as C
 from kfp_mlsecops.cli.main import main
@@ -23,33 +24,10 @@ FAST = {"epsilons": [0.05, 0.1], "pgd_steps": 10}
 @pytest.fixture(scope="module")
 def user_model(tmp_path_factory):
     """A CNN trained outside this package (logits, no softmax) and its held-out data."""
-    import keras
-    from sklearn.datasets import load_digits
-
     root = tmp_path_factory.mktemp("user")
-    bunch = load_digits()
-    x = (bunch.images / 16.0).astype(np.float32)[..., None]
-    y = bunch.target.astype(np.int64)
-    order = np.random.default_rng(0).permutation(len(y))
-    train, held_out = order[:1400], order[1400:]
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(16, 3, activation="relu"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(10),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(0.003),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    model.fit(x[train], y[train], epochs=15, batch_size=64, verbose=0)
+    model, _, _ = train_user_cnn(root)
     model.save(root / "classifier.keras")
     model.export(str(root / "savedmodel"), verbose=False)
-    np.savez(root / "eval.npz", x=x[held_out], y=y[held_out])
     return root
 
 

@@ -190,6 +190,12 @@ def launch_predictor(
 
 
 @pytest.fixture(scope="session")
+def start_predictor() -> Callable[..., RunningServer]:
+    """``start_predictor(model, tmp_dir, *extra_args)`` serves any SignedModel until ready."""
+    return start_server
+
+
+@pytest.fixture(scope="session")
 def serve_argv() -> Callable[..., list[str]]:
     """``serve_argv(model, port, *extra)``: the argv of a predictor process."""
     return serve_command

@@ -11,7 +11,7 @@ import numpy as np
 
 from kfp_mlsecops.attacks import _tf
 from kfp_mlsecops.attacks.epsilons import validate_epsilons
-from kfp_mlsecops.attacks.invariants import check_perturbation
+from kfp_mlsecops.attacks.invariants import BALL_TOLERANCE, check_perturbation
 from kfp_mlsecops.attacks.model import TFModel
 from kfp_mlsecops.errors import AttackError, InvalidInputError
 
@@ -142,7 +142,10 @@ def clip_perturbation(
     """Project ``raw`` onto the ``norm`` ``epsilon``-ball around ``inputs``, then the range.
 
     ``epsilon`` is a number or one budget per sample. L2 projection rescales the perturbation
-    (with a relative safety margin of 1e-6 against float32 rounding).
+    (with a relative safety margin of 1e-6 against float32 rounding). An L-inf value that float32
+    rounding left outside the ball is replaced by ``x +- epsilon`` rounded toward ``x``: float32
+    spacing grows with the value (1.5e-5 near 255), so on 0..255 data an epsilon such as 0.05 or
+    7.65 (3% of 255) would otherwise land a few 1e-6 outside the ball.
     """
     budgets = np.broadcast_to(np.asarray(epsilon, dtype=np.float64), (len(inputs),))
     if not np.isfinite(raw).all():
@@ -160,7 +163,16 @@ def clip_perturbation(
     else:
         radius = budgets.reshape(shape).astype(np.float32)
         delta = np.clip(delta, -radius, radius)
-    return np.clip(x + delta, lower, upper).astype(np.float32, copy=False)
+    adversarial = np.clip(x + delta, lower, upper).astype(np.float32, copy=False)
+    if norm != "l2":
+        radius64, x64 = budgets.reshape(shape), x.astype(np.float64)
+        outside = np.abs(adversarial - x64) > radius64 + BALL_TOLERANCE
+        if outside.any():  # replace by x +- epsilon rounded to float32 toward x
+            edge = np.clip(x64 + np.sign(adversarial - x64) * radius64, lower, upper)
+            edge32 = edge.astype(np.float32)
+            edge32 = np.where(np.abs(edge32 - x64) > radius64, np.nextafter(edge32, x), edge32)
+            adversarial = np.where(outside, edge32, adversarial)
+    return adversarial
 
 
 def loss_gradient(model: TFModel, x: Any, y: Any) -> Any:

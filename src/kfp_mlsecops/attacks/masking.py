@@ -26,6 +26,7 @@ __all__ = [
     "accuracy_gap_flag",
     "degenerate_gradient_fractions",
     "degenerate_flag",
+    "degenerate_gradient_bits",
     "make_flag",
     "no_convergence_flag",
     "not_applicable",
@@ -178,6 +179,20 @@ def degenerate_gradient_fractions(
     First for the logit margin ``z_y - max_{j != y} z_j`` (zero only when the scores do not depend
     on the input: masking), second for the cross-entropy (also zero when the softmax saturates).
     """
+    if len(y) == 0:
+        return 0.0, 0.0
+    margin_bad, ce_bad = degenerate_gradient_bits(model, x, y, batch_size=batch_size)
+    return float(margin_bad.mean()), float(ce_bad.mean())
+
+
+def degenerate_gradient_bits(
+    model: TFModel, x: np.ndarray, y: np.ndarray, *, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return per sample whether its input gradient is all zero or non-finite (margin, CE).
+
+    The per-sample form of :func:`degenerate_gradient_fractions` (each sample's gradient is its
+    own, so any subset gives the same bits).
+    """
     import tensorflow as tf
 
     from kfp_mlsecops.attacks import _tf
@@ -204,14 +219,13 @@ def degenerate_gradient_fractions(
         return health
 
     health = model.compiled(("gradient_health",), build)
-    margin_bad, ce_bad = [], []
+    margin_bad: list[np.ndarray] = [np.zeros(0, dtype=bool)]
+    ce_bad: list[np.ndarray] = [np.zeros(0, dtype=bool)]
     for start in range(0, len(y), batch_size):
         a, b = health(
             tf.constant(x[start : start + batch_size], tf.float32),
             tf.constant(y[start : start + batch_size], tf.int64),
         )
-        margin_bad.append(a.numpy())
-        ce_bad.append(b.numpy())
-    if not margin_bad:
-        return 0.0, 0.0
-    return float(np.concatenate(margin_bad).mean()), float(np.concatenate(ce_bad).mean())
+        margin_bad.append(np.asarray(a.numpy(), dtype=bool))
+        ce_bad.append(np.asarray(b.numpy(), dtype=bool))
+    return np.concatenate(margin_bad), np.concatenate(ce_bad)

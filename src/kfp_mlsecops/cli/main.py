@@ -9,6 +9,8 @@ from typing import Any, Sequence
 
 from kfp_mlsecops import constants as C
 from kfp_mlsecops.cli._args import epsilon_list, finite_float, fraction, int_at_least
+from kfp_mlsecops.cli.audit_commands import add_audit_parser, run_audit
+from kfp_mlsecops.cli.check_command import add_check_parser, run_check
 from kfp_mlsecops.cli.serve_command import add_serve_parser, run_serve
 from kfp_mlsecops.cli.signing_commands import (
     add_sign_parser,
@@ -310,6 +312,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PEM",
         help="its public key, which deploy verifies approvals with",
     )
+    run.add_argument(
+        "--audit-log",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="append the gate decision and the deploy to this signed, hash-chained audit log "
+        "(file or directory; signed with the approval key: check it with 'mlsecops audit "
+        "verify --public-key' and the approval public key)",
+    )
+    run.add_argument(
+        "--attack-shards",
+        type=int_at_least(1),
+        default=1,
+        metavar="N",
+        help="fan attack-test out over N shards (dsl.ParallelFor) and merge them; the results "
+        "equal the unsharded ones (default 1: one attack-test task)",
+    )
     signing = run.add_argument_group(
         "signing (default: the key method with a throwaway key pair)",
         "The pipeline is compiled for --signing-method; its options mirror 'mlsecops sign' and "
@@ -404,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the pipeline and component YAML files (or check they are current)",
         description="Compile the pipelines and components to their committed YAML (project "
         "images, key method), or with --output one pipeline for your registry and signing "
-        "method: --pipeline, --signing-method, --image, --predictor-image.",
+        "method: --pipeline, --signing-method, --image, --predictor-image and per-step "
+        "resources (CPU, memory, accelerators).",
     )
     comp.add_argument(
         "--check",
@@ -444,6 +464,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="default of the pipeline's predictor_image parameter: the verified predictor's "
         "image (with --output)",
     )
+    comp.add_argument(
+        "--attack-shards",
+        type=int_at_least(1),
+        default=None,
+        metavar="N",
+        help="fan attack-test out over N shards (dsl.ParallelFor) merged by "
+        "merge-attack-results into the unsharded results (with --output; default 1)",
+    )
+    resources = comp.add_argument_group(
+        "resources (with --output)",
+        "Kubernetes requests and limits compiled into the steps: VALUE sets every step, "
+        "STEP=VALUE one step (over VALUE); each flag repeats. Steps are the compiled task names: "
+        "validate-data, train, import-model (secure-release), attack-test (every shard), "
+        "merge-attack-results (with --attack-shards), attest-robustness, sign-model, gate, "
+        "deploy. CPU: cores or millicores (2, 0.5, 500m); memory: 512Mi, 4Gi, 2G. A request may "
+        "not exceed its limit.",
+    )
+    for flag, example in (
+        ("--cpu-request", "train=2"),
+        ("--cpu-limit", "4"),
+        ("--memory-request", "train=4Gi"),
+        ("--memory-limit", "8Gi"),
+    ):
+        resources.add_argument(
+            flag, action="append", metavar="[STEP=]VALUE", help=f"e.g. {example} (repeatable)"
+        )
+    resources.add_argument(
+        "--accelerator",
+        metavar="TYPE[:COUNT]",
+        help="accelerator for --accelerator-steps, a Kubernetes resource name and count "
+        "(default 1), e.g. nvidia.com/gpu:1; give --image the GPU component image "
+        "(docker build --build-arg EXTRAS=gpu), the default image has TensorFlow for CPU only",
+    )
+    resources.add_argument(
+        "--accelerator-steps",
+        metavar="STEP[,STEP...]",
+        help="the steps that get --accelerator, e.g. train,attack-test (required with it)",
+    )
 
     submit = sub.add_parser(
         "submit",
@@ -475,6 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_sign_parser(sub)
     add_verify_parser(sub)
     add_serve_parser(sub)
+    add_audit_parser(sub)
+    add_check_parser(sub)
     return parser
 
 
@@ -490,9 +550,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         public_key=args.public_key if key_method else None,
         approval_key=args.approval_key,
         approval_public_key=args.approval_public_key,
+        audit_log=args.audit_log,
         policy=args.policy,
         signing_method=args.signing_method,
         verbose=args.verbose,
+        attack_shards=args.attack_shards,
     )
     print_run_summary(result, sys.stdout)
     if result.succeeded:
@@ -531,12 +593,20 @@ def _cmd_attack(args: argparse.Namespace) -> int:
 
 def _cmd_compile(args: argparse.Namespace) -> int:
     from kfp_mlsecops.pipelines.compiling import compile_all, compile_pipeline, stale_files
+    from kfp_mlsecops.pipelines.resources import plan_from_options
 
     options = {
         "--pipeline": args.pipeline,
         "--signing-method": args.signing_method,
         "--image": args.image,
         "--predictor-image": args.predictor_image,
+        "--attack-shards": args.attack_shards,
+        "--cpu-request": args.cpu_request,
+        "--cpu-limit": args.cpu_limit,
+        "--memory-request": args.memory_request,
+        "--memory-limit": args.memory_limit,
+        "--accelerator": args.accelerator,
+        "--accelerator-steps": args.accelerator_steps,
     }
     given = [flag for flag, value in options.items() if value is not None]
     if (given and args.output is None) or (args.check and args.output is not None):
@@ -547,14 +617,30 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     if args.output is not None:
+        resources = plan_from_options(
+            cpu_request=args.cpu_request or (),
+            cpu_limit=args.cpu_limit or (),
+            memory_request=args.memory_request or (),
+            memory_limit=args.memory_limit or (),
+            accelerator=args.accelerator,
+            accelerator_steps=args.accelerator_steps,
+        )
         path = compile_pipeline(
             args.output,
             signing_method=args.signing_method or C.SIGNING_METHOD_KEY,
             pipeline=args.pipeline or "secure-training",
             image=args.image,
             predictor_image=args.predictor_image,
+            resources=resources,
+            attack_shards=args.attack_shards or 1,
         )
         print(f"wrote {path}")
+        if args.accelerator is not None and args.image is None:
+            print(
+                "warning: --accelerator with the default image, which has TensorFlow for CPU "
+                "only; give --image the GPU component image (docker build --build-arg EXTRAS=gpu)",
+                file=sys.stderr,
+            )
         for flag in ("--image", "--predictor-image"):
             ref = options[flag]
             if ref is not None and "@sha256:" not in ref:
@@ -610,6 +696,8 @@ _COMMANDS = {
     "sign": run_sign,
     "verify": run_verify,
     "serve": run_serve,
+    "audit": run_audit,
+    "check": run_check,
     **STEP_COMMANDS,
 }
 

@@ -28,6 +28,8 @@ PIPELINE_TASKS = {
     "secure-training": ("validate-data", "train", *_CHAIN),
     "secure-release": ("importer", "importer-2", "validate-data", "import-model", *_CHAIN),
 }
+#: The task that merges attack-test shards (``attack_shards`` > 1).
+_MERGE = "merge-attack-results"
 #: Report artifacts a person wants to open, by (task folder, artifact name).
 _REPORTS = {
     "validation report": ("validate-data", "report"),
@@ -80,6 +82,8 @@ def run_pipeline_locally(
     signing_method: str = C.SIGNING_METHOD_KEY,
     verbose: bool = False,
     console: TextIO | None = None,
+    attack_shards: int = 1,
+    audit_log: Path | None = None,
 ) -> LocalRun:
     """Run a pipeline with ``SubprocessRunner(use_venv=False)`` under ``output_dir``.
 
@@ -92,7 +96,10 @@ def run_pipeline_locally(
     (``approval_key``/``approval_public_key``) is a throwaway pair too when not given.
     ``policy`` is the policy floor file compiled into the pipeline (None: the built-in default
     floor, which is said on ``console``). Pipeline task output goes to ``pipeline.log``;
-    ``console`` gets one line per task.
+    ``console`` gets one line per task. ``attack_shards`` > 1 compiles attack-test as that many
+    shards (``dsl.ParallelFor``, which kfp.local runs) merged by ``merge-attack-results``, whose
+    reports the run lists. ``audit_log`` (None: off) is the audit log gate and deploy append
+    to, signed with the approval key (one machine runs both tasks here).
     """
     from kfp import local
 
@@ -104,8 +111,17 @@ def run_pipeline_locally(
     floor = load_floor(policy)  # a bad file fails here, before anything runs
     release = "model_uri" in arguments
     make = make_secure_release if release else make_secure_training
-    pipeline = make(signing_method, policy_path=str(policy.resolve()) if policy is not None else "")
+    pipeline = make(
+        signing_method,
+        policy_path=str(policy.resolve()) if policy is not None else "",
+        attack_shards=attack_shards,
+    )
     tasks = PIPELINE_TASKS[pipeline.name]
+    reports = dict(_REPORTS)
+    if attack_shards > 1:  # the shards run as attack-test; the merge writes what it wrote
+        at = tasks.index("attack-test") + 1
+        tasks = (*tasks[:at], _MERGE, *tasks[at:])
+        reports = {k: (_MERGE if t == "attack-test" else t, a) for k, (t, a) in reports.items()}
     if signing_method != C.SIGNING_METHOD_KEY and (private_key or public_key):
         raise InvalidInputError(
             f"keys: --private-key/--public-key belong to the key method, not {signing_method!r}; "
@@ -154,6 +170,16 @@ def run_pipeline_locally(
         "approval_key_path": str(approval_key.resolve()),
         "approval_public_key_path": str(approval_public_key.resolve()),
     }
+    if audit_log is not None:
+        from kfp_mlsecops.audit import resolve_log_path
+
+        resolve_log_path(audit_log)  # refuse a URI before anything runs
+        arguments["audit_log_path"] = str(audit_log.resolve())
+        arguments["audit_key_path"] = str(approval_key.resolve())
+        console.write(
+            f"Audit log: {audit_log} (check: mlsecops audit verify --log {audit_log} "
+            f"--public-key {approval_public_key})\n"
+        )
     if private_key is not None and public_key is not None:
         arguments = {
             **arguments,
@@ -188,7 +214,7 @@ def run_pipeline_locally(
         tasks=tasks,
     )
     if task_root is not None:
-        for label, (task, artifact) in _REPORTS.items():
+        for label, (task, artifact) in reports.items():
             path = task_root / task / artifact
             if path.is_file() and result.statuses.get(task) in ("SUCCESS", "FAILURE"):
                 result.reports[label] = path

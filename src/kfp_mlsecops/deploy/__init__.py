@@ -6,7 +6,10 @@ robustness attestation (:func:`kfp_mlsecops.gate.check_release`); the Kubernetes
 imported only on the apply path. :func:`render_inference_service` renders
 KServe's TensorFlow runtime; :func:`render_verified_predictor_isvc` the verified predictor
 (``mlsecops serve`` as a custom container, trust chosen with :class:`PredictorTrust`), which
-``run_deploy(predictor="verified")`` deploys together with its signature ConfigMap.
+``run_deploy(predictor="verified")`` deploys together with its signature ConfigMap. In ``apply``
+mode deploy waits until the applied generation is Ready and rolled out
+(:mod:`~kfp_mlsecops.deploy.readiness` judges it from the status documents,
+:mod:`~kfp_mlsecops.deploy.rollout` talks to the API) and restores the previous spec when not.
 """
 
 from __future__ import annotations

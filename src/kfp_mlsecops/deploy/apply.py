@@ -87,6 +87,11 @@ def _create_or_patch(where: str, *, create: Callable[[], Any], patch: Callable[[
     return "patched"
 
 
+def describe_api_error(error: Any) -> str:
+    """Return 'HTTP <status> <reason>: <message>; <what to do>' for an ApiException (one line)."""
+    return f"{_describe(error)}; {_hint(error)}"
+
+
 def _describe(error: Any) -> str:
     """Return 'status reason: message' from an ApiException, without headers."""
     text = f"HTTP {error.status} {error.reason or ''}".strip()
@@ -104,8 +109,9 @@ def _hint(error: Any) -> str:
     status = error.status
     if status in (401, 403):
         return (
-            "grant the pipeline service account create/patch on inferenceservices (and "
-            "configmaps for the verified predictor); see manifests/pipeline-rbac"
+            "grant the pipeline service account get/create/patch on inferenceservices (and "
+            "configmaps for the verified predictor) and get on deployments.apps; see "
+            "manifests/pipeline-rbac"
         )
     if status == 404:
         return "check the namespace exists and KServe's CRDs are installed"

@@ -34,11 +34,15 @@ def render_inference_service(
     model_digest: str,
     service_account: str | None = None,
     runtime_version: str | None = None,
+    canary_traffic_percent: int | None = None,
 ) -> dict[str, Any]:
     """Return an InferenceService (TensorFlow predictor) annotated with the verified digest.
 
     Every argument is validated (InvalidInputError): DNS names, a storage URI from
     :func:`~kfp_mlsecops.deploy.storage.storage_uri_for`, and a ``sha256:<hex>`` digest.
+    ``canary_traffic_percent`` (an int 0-100) becomes ``spec.predictor.canaryTrafficPercent``:
+    the share of traffic the new revision gets next to the last ready one. Only KServe's
+    Serverless (Knative) mode splits traffic; RawDeployment accepts the field and ignores it.
     """
     validate_service_name(name)
     validate_namespace(namespace)
@@ -60,6 +64,8 @@ def render_inference_service(
             )
         model["runtimeVersion"] = runtime_version
     predictor: dict[str, Any] = {"model": model}
+    if canary_traffic_percent is not None:
+        predictor["canaryTrafficPercent"] = check_canary_traffic_percent(canary_traffic_percent)
     if service_account is not None:
         predictor["serviceAccountName"] = validate_service_account(service_account)
     return {
@@ -76,3 +82,13 @@ def render_inference_service(
         },
         "spec": {"predictor": predictor},
     }
+
+
+def check_canary_traffic_percent(percent: object) -> int:
+    """Return ``percent`` if it is an int from 0 to 100 (InvalidInputError otherwise)."""
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+        raise InvalidInputError(
+            f"canary traffic percent {percent!r} must be an integer from 0 to 100 (the share "
+            "of requests the new revision gets)"
+        )
+    return percent

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import write_text_atomic
+from kfp_mlsecops._io import one_line, write_text_atomic
+from kfp_mlsecops.audit import append_record, resolve_log_path
 from kfp_mlsecops.constants import (
     DEPLOY_MODE_APPLY,
     DEPLOY_MODE_DRY_RUN,
@@ -18,8 +19,10 @@ from kfp_mlsecops.constants import (
     PREDICTOR_VERIFIED,
     PREDICTORS,
 )
-from kfp_mlsecops.deploy.apply import apply_config_map, apply_inference_service, load_api_client
+from kfp_mlsecops.deploy.apply import load_api_client
 from kfp_mlsecops.deploy.manifest import render_inference_service
+from kfp_mlsecops.deploy.readiness import READY
+from kfp_mlsecops.deploy.rollout import roll_out
 from kfp_mlsecops.deploy.storage import require_cluster_reachable, storage_uri_for
 from kfp_mlsecops.deploy.verified_isvc import (
     DEFAULT_PREDICTOR_IMAGE,
@@ -27,17 +30,27 @@ from kfp_mlsecops.deploy.verified_isvc import (
     render_signature_configmap,
     render_verified_predictor_isvc,
 )
-from kfp_mlsecops.errors import DeploymentError, InvalidInputError, VerificationError
+from kfp_mlsecops.errors import (
+    DeploymentError,
+    InvalidInputError,
+    MLSecOpsError,
+    VerificationError,
+)
 from kfp_mlsecops.gate.release import check_release
 from kfp_mlsecops.policy import load_floor
-from kfp_mlsecops.signing import VerificationConfig, resolve_verification
+from kfp_mlsecops.signing import SigningConfig, VerificationConfig, resolve_verification
 
 MODES = (DEPLOY_MODE_DRY_RUN, DEPLOY_MODE_APPLY)
+#: How long ``apply`` waits for the new revision to be Ready before rolling back (seconds).
+DEFAULT_WAIT_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
 class DeployResult:
-    """Outcome of :func:`run_deploy`: ``status`` is "dry-run", "created" or "patched"."""
+    """Outcome of :func:`run_deploy`: ``status`` is "dry-run", "created" or "patched".
+
+    ``ready`` is True when apply waited and the new revision is Ready (``detail`` says how).
+    """
 
     status: str
     name: str
@@ -45,6 +58,8 @@ class DeployResult:
     storage_uri: str
     model_digest: str
     manifest_path: str
+    ready: bool = False
+    detail: str = ""
 
 
 def run_deploy(
@@ -69,6 +84,12 @@ def run_deploy(
     predictor: str = PREDICTOR_VERIFIED,
     predictor_trust: PredictorTrust | None = None,
     predictor_image: str = DEFAULT_PREDICTOR_IMAGE,
+    wait_timeout: float = DEFAULT_WAIT_SECONDS,
+    canary_traffic_percent: int | None = None,
+    audit_log: str | os.PathLike[str] | None = None,
+    audit_signing: SigningConfig | None = None,
+    run_id: str = "",
+    pipeline: str = "",
 ) -> DeployResult:
     """Deploy ``model_dir`` (served from ``model_uri``) as a KServe InferenceService.
 
@@ -92,7 +113,24 @@ def run_deploy(
     both documents, applied ConfigMap first. ``predictor="kserve"`` is the opt-out: KServe's
     TensorFlow runtime serves whatever is in storage and re-checks nothing after deploy.
     ``service_account`` (optional) is the account the predictor runs as.
+
+    In ``apply`` mode deploy then waits up to ``wait_timeout`` seconds until the generation it
+    applied is Ready (the InferenceService's ``Ready`` condition and, in RawDeployment mode,
+    its predictor Deployment fully rolled out with this spec); otherwise it restores the
+    previous spec and evidence ConfigMap and raises DeploymentError naming the failing
+    condition (``wait_timeout=0``: apply without waiting). ``canary_traffic_percent`` (0-100)
+    renders ``spec.predictor.canaryTrafficPercent``; KServe validates it in every mode but only
+    Serverless (Knative) mode splits traffic: RawDeployment ignores it and replaces all pods.
+
+    ``audit_log`` (None or "": off) is an audit log location (:mod:`kfp_mlsecops.audit`): after
+    the manifest is written, one ``deploy`` record (status, digest, manifest sha256, ``run_id``,
+    ``pipeline``) is appended, signed with ``audit_signing`` (required then). A failed append
+    raises DeploymentError (in ``apply`` mode the service is already changed; the error says so).
     """
+    if audit_log and not isinstance(audit_signing, SigningConfig):
+        raise InvalidInputError("audit_log needs audit_signing (the audit key); pass both")
+    if audit_log:
+        resolve_log_path(audit_log)  # an unusable location fails before anything is applied
     if mode not in MODES:
         raise InvalidInputError(f"deploy mode {mode!r} is unknown; use one of {', '.join(MODES)}")
     trust = resolve_verification(public_key_path=public_key_path, verification=verification)
@@ -139,15 +177,18 @@ def run_deploy(
         },
         trust=predictor_trust,
         image=predictor_image,
+        canary_traffic_percent=canary_traffic_percent,
     )
-    text = yaml.safe_dump_all(documents, sort_keys=True, default_flow_style=False)
-    if mode == DEPLOY_MODE_DRY_RUN:
-        status = DEPLOY_MODE_DRY_RUN
-    else:
+    ready, detail = False, ""
+    if mode == DEPLOY_MODE_APPLY:
         api_client = kube_api_client if kube_api_client is not None else load_api_client()
-        for document in documents[:-1]:  # the ConfigMap the predictor mounts comes first
-            apply_config_map(document, api_client=api_client)
-        status = apply_inference_service(documents[-1], api_client=api_client)
+        rollout = roll_out(documents, api_client=api_client, timeout=wait_timeout)
+        documents[-1] = rollout.manifest
+        status = rollout.status
+        ready, detail = rollout.readiness.state == READY, rollout.readiness.detail
+    else:
+        status = DEPLOY_MODE_DRY_RUN
+    text = yaml.safe_dump_all(documents, sort_keys=True, default_flow_style=False)
     try:
         written = write_text_atomic(manifest_path, text)
     except OSError as e:
@@ -155,6 +196,24 @@ def run_deploy(
         raise DeploymentError(
             f"{done}manifest '{manifest_path}' cannot be written ({e.strerror}); check the path"
         ) from e
+    if audit_log and audit_signing is not None:
+        try:
+            append_record(
+                audit_log,
+                kind="deploy",
+                outcome=status,
+                message=f"{namespace}/{name} from {storage_uri} {detail}".strip(),
+                signing=audit_signing,
+                run_id=run_id,
+                pipeline=pipeline,
+                model_digest=actual,
+                document=written,
+            )
+        except MLSecOpsError as e:
+            raise DeploymentError(
+                f"deploy of '{name}' ({status}) is NOT in the audit log ({one_line(e)}); fix the "
+                "log and re-run"
+            ) from e
     return DeployResult(
         status=status,
         name=name,
@@ -162,6 +221,8 @@ def run_deploy(
         storage_uri=storage_uri,
         model_digest=actual,
         manifest_path=str(Path(written)),
+        ready=ready,
+        detail=detail,
     )
 
 
@@ -190,6 +251,7 @@ def _render(
     evidence: dict[str, str | os.PathLike[str]],
     trust: PredictorTrust | None,
     image: str,
+    canary_traffic_percent: int | None,
 ) -> list[dict[str, Any]]:
     """Return the documents to apply, the InferenceService last."""
     if predictor == PREDICTOR_KSERVE or trust is None:
@@ -199,6 +261,7 @@ def _render(
             namespace=namespace,
             storage_uri=storage_uri,
             model_digest=model_digest,
+            canary_traffic_percent=canary_traffic_percent,
         )
         return [isvc]
     signatures = f"{name}-signature"
@@ -212,5 +275,6 @@ def _render(
         trust=trust,
         image=image,
         service_account=service_account,
+        canary_traffic_percent=canary_traffic_percent,
     )
     return [config_map, isvc]

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.deploy.manifest import API_VERSION, KIND, MANAGED_BY, render_inference_service
+from kfp_mlsecops.deploy.manifest import (
+    API_VERSION,
+    KIND,
+    MANAGED_BY,
+    check_canary_traffic_percent,
+    render_inference_service,
+)
 from kfp_mlsecops.deploy.names import validate_image, validate_namespace
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.policy import POLICY_CONFIGMAP, POLICY_FILE, POLICY_MOUNT
@@ -216,6 +222,7 @@ def render_verified_predictor_isvc(
     image: str = DEFAULT_PREDICTOR_IMAGE,
     pin_digest: bool = True,
     service_account: str | None = None,
+    canary_traffic_percent: int | None = None,
 ) -> dict[str, Any]:
     """Return an InferenceService running the verified predictor (custom ``kserve-container``).
 
@@ -226,7 +233,8 @@ def render_verified_predictor_isvc(
     ``POLICY_CONFIGMAP`` floor (both must exist there). With
     ``pin_digest`` the predictor also refuses any validly signed model whose digest is not
     ``model_digest``. Names, URI and digest are validated like
-    :func:`kfp_mlsecops.deploy.render_inference_service` (InvalidInputError).
+    :func:`kfp_mlsecops.deploy.render_inference_service` (InvalidInputError), and so is
+    ``canary_traffic_percent`` (KServe's Serverless mode only; RawDeployment ignores it).
     """
     base = render_inference_service(
         name=name,
@@ -286,6 +294,8 @@ def render_verified_predictor_isvc(
             {"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}},
         ],
     }
+    if canary_traffic_percent is not None:
+        predictor["canaryTrafficPercent"] = check_canary_traffic_percent(canary_traffic_percent)
     if service_account is not None:
         predictor["serviceAccountName"] = base["spec"]["predictor"]["serviceAccountName"]
     metadata = base["metadata"]

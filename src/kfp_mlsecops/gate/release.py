@@ -30,10 +30,18 @@ _DO_NOT_DEPLOY = "do not deploy"
 
 @dataclass(frozen=True)
 class Release:
-    """A model cleared for release: its digest and the approval that clears it."""
+    """A model cleared for release: its digest, the approval that clears it, the tested range.
+
+    ``input_range`` is the ``(lower, upper)`` value range the attested results were measured on,
+    the range a server must accept inputs in; ``model_output`` is how attack-test read the
+    model's scores (``logits``, ``log-probabilities`` or ``softmax-stripped``). Both come from
+    the signed attestation, not from files in the model folder.
+    """
 
     model_digest: str
     approval: Approval
+    input_range: tuple[float, float]
+    model_output: str
 
 
 def check_release(
@@ -108,7 +116,12 @@ def check_release(
             raise VerificationError(
                 f"approved policy: {label} do not meet it ({'; '.join(failures)}); {_DO_NOT_DEPLOY}"
             )
-    return Release(model_digest=digest, approval=approval)
+    return Release(
+        model_digest=digest,
+        approval=approval,
+        input_range=results.input_range,
+        model_output=results.model_output,
+    )
 
 
 def _results(raw: dict[str, Any], where: str | os.PathLike[str]) -> RobustnessResults:

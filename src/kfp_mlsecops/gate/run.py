@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from kfp_mlsecops._io import (
     write_json_atomic,
     write_text_atomic,
 )
+from kfp_mlsecops.audit import append_record, resolve_log_path
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError
 from kfp_mlsecops.gate.approval import Approval, FloorRef, check_separate_keys, sign_approval
 from kfp_mlsecops.gate.artifact_controls import model_scan_control, robustness_attestation_control
@@ -50,6 +52,8 @@ __all__ = ["render_markdown", "run_gate"]
 T = TypeVar("T")
 #: The control recorded when a blessed decision cannot be signed (it then blocks).
 CONTROL_APPROVAL = "approval_signed"
+#: The control recorded when an approval cannot be appended to the audit log (it then blocks).
+CONTROL_AUDIT = "audit_recorded"
 
 
 def run_gate(
@@ -69,6 +73,10 @@ def run_gate(
     public_key_path: str | os.PathLike[str] | None = None,
     verification: VerificationConfig | None = None,
     gate_seed: int | None = None,
+    audit_log: str | os.PathLike[str] | None = None,
+    audit_signing: SigningConfig | None = None,
+    run_id: str = "",
+    pipeline: str = "",
 ) -> Decision:
     """Evaluate all controls, write the decision, sign the approval when blessed, else raise.
 
@@ -85,7 +93,18 @@ def run_gate(
     gate's own key, never the model-signing key) and written to ``approval_path``. Both reports
     are always written; then GateRejected is raised unless the model was approved and signed.
     ``gate_seed`` fixes the re-derivation sample (default: a fresh random seed, recorded).
+
+    ``audit_log`` (None or "": off) is an audit log location (:mod:`kfp_mlsecops.audit`);
+    every decision is appended to it, signed with ``audit_signing`` (required then) and tagged
+    with ``run_id`` and ``pipeline``, BEFORE GateRejected is raised. Fails closed: when an
+    approval cannot be recorded, the approval file is removed and the decision is blocked by a
+    failed ``audit_recorded`` control; when a blocked decision cannot be recorded, the model is
+    still blocked and the GateRejected message also says the record is missing and why.
     """
+    if audit_log and not isinstance(audit_signing, SigningConfig):
+        raise InvalidInputError("audit_log needs audit_signing (the audit key); pass both")
+    if audit_log:
+        resolve_log_path(audit_log)  # an unusable location fails before anything is evaluated
     if not isinstance(policy, Policy):
         raise InvalidInputError(f"policy must be a gate Policy, got {type(policy).__name__}")
     if not isinstance(approval_signing, SigningConfig):
@@ -197,13 +216,49 @@ def run_gate(
             trust=trust,
             approval_path=approval_path,
         )
+    audit = None
+    if audit_log and audit_signing is not None:
+        audit = functools.partial(
+            append_record,
+            audit_log,
+            kind="gate_decision",
+            signing=audit_signing,
+            run_id=run_id,
+            pipeline=pipeline,
+            model_digest=digest or "",
+        )
+    unrecorded = ""
+    if audit is not None and decision.blessed:
+        try:
+            audit(outcome=decision.decision, message=decision.message, document=approval_path)
+        except Exception as e:  # noqa: BLE001 - fail closed: no approval without its record
+            Path(approval_path).unlink(missing_ok=True)
+            unrecorded = one_line(e)
+            decision = decision.blocked_by(
+                ControlResult(
+                    CONTROL_AUDIT,
+                    "the decision was appended to the audit log",
+                    None,
+                    "audit record",
+                    False,
+                    unrecorded,
+                )
+            )
     write_json_atomic(decision_json_path, decision.to_dict())
     write_text_atomic(decision_md_path, render_markdown(decision))
     if not decision.blessed:
+        if audit is not None and not unrecorded:
+            try:
+                audit(
+                    outcome=decision.decision, message=decision.message, document=decision_json_path
+                )
+            except Exception as e:  # noqa: BLE001 - still blocked; the message says why
+                unrecorded = one_line(e)
         failed = "; ".join(f"{ctl.id}: {ctl.detail}" for ctl in decision.failed) or decision.message
+        missing = f"; the decision is NOT in the audit log ({unrecorded})" if unrecorded else ""
         raise GateRejected(
             f"gate blocked model '{model_dir}' ({failed}); see '{decision_json_path}'; "
-            "do not deploy"
+            f"do not deploy{missing}"
         )
     return decision
 

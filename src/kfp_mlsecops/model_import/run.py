@@ -24,7 +24,7 @@ from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.model_import.formats import detect_model_format, get_model_format
 from kfp_mlsecops.servable.export import export_savedmodel
 from kfp_mlsecops.servable.folder import write_model_folder
-from kfp_mlsecops.training.provenance import library_versions
+from kfp_mlsecops.training.provenance import library_versions, serving_record
 
 __all__ = ["OUTPUT_KINDS", "ImportResult", "import_model"]
 
@@ -127,12 +127,7 @@ def _provenance(
         "n_classes": int(n_classes),
         "input_range": {"lower": float(lower), "upper": float(upper)},
         "libraries": library_versions(),
-        "serving": {
-            "savedmodel_dir": C.SAVEDMODEL_VERSION_DIR,
-            "signature": C.SERVING_SIGNATURE,
-            "input": C.SERVING_INPUT_NAME,
-            "output": kind,
-        },
+        "serving": serving_record(kind),
     }
 
 

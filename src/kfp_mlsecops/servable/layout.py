@@ -70,7 +70,7 @@ def check_layout(model_dir: str | os.PathLike[str]) -> None:
                 raise refuse(rel, "is a symlink")
             if stat.S_ISDIR(mode):
                 if not any(path.iterdir()):
-                    raise refuse(rel + "/", "is an empty folder (outside every digest)")
+                    raise refuse(rel + "/", "is an empty folder (outside every digest); remove it")
             elif not stat.S_ISREG(mode):
                 raise refuse(rel, "is not a regular file")
             problem = _problem(rel, is_dir=stat.S_ISDIR(mode))

@@ -37,11 +37,21 @@ class LoadedModel:
 
 
 def load_for_serving(
-    model_dir: str | os.PathLike[str], *, threads: int | None = DEFAULT_THREADS
+    model_dir: str | os.PathLike[str],
+    *,
+    input_range: tuple[float, float] | None = None,
+    model_output: str | None = None,
+    threads: int | None = DEFAULT_THREADS,
 ) -> LoadedModel:
-    """Load the servable SavedModel ``1/`` and ``provenance.json`` from a (verified) model dir.
+    """Load the servable SavedModel ``1/`` from a (verified) model dir.
 
-    A signature returning ``logits`` (an imported model) is served as probabilities (softmax).
+    ``input_range`` is the ``(lower, upper)`` range inputs must lie in: the verified predictor
+    passes the range the attested results were measured on. A ``provenance.json`` in the folder
+    is optional; when it names a range too, the two must agree. With ``input_range=None`` the
+    range is read from ``provenance.json``, which must then exist.
+    ``model_output`` is how attack-test read the scores (the attested results' ``model_output``):
+    ``logits`` are served as probabilities (softmax), anything else as they are. ``None`` reads
+    a signature output named ``logits`` as logits (an imported model).
 
     The layout is checked first (:func:`kfp_mlsecops.servable.check_layout`), so what is served
     is the SavedModel that was attacked, signed and approved, and nothing else in the folder.
@@ -56,10 +66,11 @@ def load_for_serving(
 
     folder = Path(model_dir)
     model = load_servable(folder)
-    lower, upper = _input_range(folder / C.PROVENANCE_FILE)
+    lower, upper = _serving_range(folder / C.PROVENANCE_FILE, input_range)
     shape = model.input_shape
     spec = InputSpec(shape=shape, lower=lower, upper=upper)
-    predict = _softmax_of(model.predict) if model.output_name == "logits" else model.predict
+    logits = model.output_name == "logits" if model_output is None else model_output == "logits"
+    predict = _softmax_of(model.predict) if logits else model.predict
     probe = np.full((2, *shape), (lower + upper) / 2, dtype=np.float32)
     try:
         out = predict(probe)
@@ -76,7 +87,7 @@ def load_for_serving(
     ):
         raise InvalidInputError(
             f"model '{folder}': output {out.shape} is not one probability vector per instance; "
-            "serve a model from train_model"
+            "export a classifier that returns class probabilities or logits"
         )
     return LoadedModel(spec=spec, n_classes=int(out.shape[1]), predict=predict)
 
@@ -111,6 +122,23 @@ def _set_threads(threads: int) -> None:
             )
 
 
+def _serving_range(provenance: Path, tested: tuple[float, float] | None) -> tuple[float, float]:
+    """Return the range to serve: the tested one, checked against the model's provenance."""
+    if tested is None:
+        return _input_range(provenance)
+    lower, upper = (float(v) for v in tested)
+    if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
+        raise InvalidInputError(f"input range [{lower}, {upper}] is not a finite range")
+    if provenance.exists():
+        recorded = _input_range(provenance)
+        if recorded != (lower, upper):
+            raise InvalidInputError(
+                f"provenance '{provenance}': input_range {list(recorded)} differs from the "
+                f"range the model was attack-tested on {[lower, upper]}; re-run the pipeline"
+            )
+    return lower, upper
+
+
 def _input_range(path: Path) -> tuple[float, float]:
     where = f"provenance '{path}'"
     try:
@@ -119,7 +147,8 @@ def _input_range(path: Path) -> tuple[float, float]:
         upper = float(doc["input_range"]["upper"])
     except FileNotFoundError as e:
         raise InvalidInputError(
-            f"{where}: missing; serve a model directory from train_model"
+            f"{where}: missing; pass the tested input range (the verified predictor reads it "
+            "from the attestation)"
         ) from e
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InvalidInputError(

@@ -118,7 +118,12 @@ class VerifiedModelRuntime:
         self.close()
         staged = stage_verified_model(self.model_dir, self.policy)
         try:
-            model = load_for_serving(staged.path, threads=self.settings.tf_threads)
+            model = load_for_serving(
+                staged.path,
+                input_range=staged.input_range,
+                model_output=staged.model_output,
+                threads=self.settings.tf_threads,
+            )
             stats = self._reference_stats(staged.path, model.spec)
             self._drift = (
                 None

@@ -68,11 +68,13 @@ class VerificationPolicy:
 
 @dataclass(frozen=True)
 class StagedModel:
-    """A private, verified copy of a model directory."""
+    """A private, verified copy of a model directory and how it was tested (input range, output)."""
 
     path: Path
     digest: str
     source: Path
+    input_range: tuple[float, float]
+    model_output: str
     _root: Path = field(repr=False)
 
     def cleanup(self) -> None:
@@ -139,7 +141,14 @@ def _stage(source: Path, policy: VerificationPolicy, root: Path) -> StagedModel:
             f"model '{source}': approved and signed, but digest {digest} is not the expected "
             f"{policy.expected_digest} (another approved model was swapped in); {_DO_NOT_SERVE}"
         )
-    return StagedModel(path=copy, digest=digest, source=source, _root=root)
+    return StagedModel(
+        path=copy,
+        digest=digest,
+        source=source,
+        input_range=release.input_range,
+        model_output=release.model_output,
+        _root=root,
+    )
 
 
 def _copy_file(path: Path, target: Path, *, what: str) -> Path:

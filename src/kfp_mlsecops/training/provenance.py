@@ -7,7 +7,7 @@ from typing import Any
 
 from kfp_mlsecops import constants as C
 
-__all__ = ["build_provenance", "library_versions"]
+__all__ = ["build_provenance", "library_versions", "serving_record"]
 
 
 def library_versions() -> dict[str, str]:
@@ -56,10 +56,20 @@ def build_provenance(
         "input_range": {"lower": float(lower), "upper": float(upper)},
         "metrics": {k: float(v) for k, v in metrics.items()},
         "libraries": library_versions(),
-        "serving": {
-            "savedmodel_dir": C.SAVEDMODEL_VERSION_DIR,
-            "signature": C.SERVING_SIGNATURE,
-            "input": C.SERVING_INPUT_NAME,
-            "output": C.SERVING_OUTPUT_NAME,
-        },
+        "serving": serving_record(C.SERVING_OUTPUT_NAME),
+    }
+
+
+def serving_record(output: str) -> dict[str, str]:
+    """Return the ``serving`` block of provenance: where the SavedModel is and its signature.
+
+    Args:
+        output: The signature's score output (``probabilities`` or ``logits``).
+
+    """
+    return {
+        "savedmodel_dir": C.SAVEDMODEL_VERSION_DIR,
+        "signature": C.SERVING_SIGNATURE,
+        "input": C.SERVING_INPUT_NAME,
+        "output": output,
     }

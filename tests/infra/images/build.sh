@@ -3,6 +3,8 @@
 #
 # Usage: tests/infra/images/build.sh            (stdout: "<component ref> <predictor ref>")
 #   BASE_IMAGE=python:3.11-slim-bookworm ...    build on a public image (needs a reachable registry)
+#   GPU=1 ...                                   also build the GPU component (EXTRAS=gpu, TensorFlow with
+#                                               CUDA, ~3 GB more): kfp-mlsecops-gpu:<key>, logged
 # Without BASE_IMAGE a Debian bookworm base with python3 is made here with debootstrap and
 # `docker import` (no registry is needed; the Debian mirror is MIRROR, default deb.debian.org).
 # Images are tagged kfp-mlsecops:<key> and kfp-mlsecops-predictor:<key>, where <key> hashes the
@@ -20,6 +22,7 @@ log() { echo "images: $*" >&2; }
 if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
         log "installing docker.io and debootstrap with apt-get"
+        apt-get update -q >&2
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap >&2
     else
         log "Docker is not installed; install docker.io (Debian) or Docker Engine"
@@ -38,16 +41,17 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 base="${BASE_IMAGE:-}"
+# The base is keyed by its recipe only (edits elsewhere in this script keep it).
+base_packages="python3,python3-venv,ca-certificates"
 if [[ -z "$base" ]]; then
-    base_key="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)"
+    base_key="$(echo "minbase bookworm $base_packages v1" | sha256sum | cut -c1-12)"
     base="kfp-mlsecops-base:bookworm-$base_key"
     if ! docker image inspect "$base" >/dev/null 2>&1; then
         command -v debootstrap >/dev/null 2>&1 || { log "debootstrap is missing (apt: debootstrap)"; exit 1; }
         root="$(mktemp -d /tmp/kfp-mlsecops-rootfs.XXXXXX)"
         trap 'rm -rf "$root"' EXIT
         log "debootstrap bookworm from $mirror (about a minute)"
-        debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
-            bookworm "$root" "$mirror" >&2
+        debootstrap --variant=minbase --include="$base_packages" bookworm "$root" "$mirror" >&2
         rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
         tar -C "$root" -c . | docker import \
             -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$base" >&2
@@ -71,15 +75,22 @@ ca=""
 if compgen -G "$ca_dir/*.crt" >/dev/null; then
     ca="$(cat "$ca_dir"/*.crt)"
 fi
-for target in predictor component; do
-    ref="$component"
-    [[ "$target" == predictor ]] && ref="$predictor"
+targets=(predictor component)
+[[ "${GPU:-}" == 1 ]] && targets+=(component-gpu)
+for target in "${targets[@]}"; do
+    case "$target" in
+        predictor) ref="$predictor" ;;
+        component-gpu) ref="kfp-mlsecops-gpu:$key"; log "GPU image: $ref" ;;
+        *) ref="$component" ;;
+    esac
     if docker image inspect "$ref" >/dev/null 2>&1; then
         log "$ref is current (cached)"
         continue
     fi
     log "building $ref on $base (a few minutes: pip installs TensorFlow)"
+    extras=runtime
+    [[ "$target" == component-gpu ]] && { target=component; extras=gpu; }
     docker build --network host --target "$target" --build-arg "BASE_IMAGE=$base" \
-        --build-arg "HOST_CA=$ca" -t "$ref" "$repo" >&2
+        --build-arg "EXTRAS=$extras" --build-arg "HOST_CA=$ca" -t "$ref" "$repo" >&2
 done
 echo "$component $predictor"

@@ -1,0 +1,60 @@
+"""KFP component: merge the shards of a sharded attack-test into the unsharded results."""
+
+# No `from __future__ import annotations`: KFP reads the real annotation objects.
+from typing import List
+
+from kfp import dsl
+from kfp.dsl import HTML, Artifact, Dataset, Input, Markdown, Metrics, Model, Output
+
+from kfp_mlsecops.components._image import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def merge_attack_results(
+    shards: Input[List[Artifact]],
+    model: Input[Model],
+    test_data: Input[Dataset],
+    metrics: Output[Metrics],
+    results: Output[Artifact],
+    report: Output[Markdown],
+    html_report: Output[HTML],
+    pushgateway_url: str = "",
+    run_id: str = "",
+    pipeline_name: str = "secure-training",
+):
+    """Merge every attack_test shard; write what the unsharded attack_test writes.
+
+    Fails closed unless the shards are exactly the shards of one run (same model and test-data
+    digests, attacks, params, epsilons, tier, seed; each shard once, every sample once).
+
+    Args:
+        shards: The ``results`` of every attack_test shard (``dsl.Collected``).
+        model: The model the shards attacked (its digest must match theirs).
+        test_data: The split the shards attacked (its digest must match theirs).
+        metrics: Output: the unsharded step's metrics.
+        results: Output: the robustness results, equal to the unsharded ones but for timing.
+        report: Output: the results as Markdown.
+        html_report: Output: the HTML robustness report.
+
+    """
+    from kfp_mlsecops.attacks.html_report import attack_metrics
+    from kfp_mlsecops.attacks.merge import run_merge_report
+    from kfp_mlsecops.monitoring import record_step
+
+    with record_step(
+        "merge_attack_results",
+        pipeline=pipeline_name,
+        run_id=run_id,
+        pushgateway=pushgateway_url or None,
+        artifacts={"robustness_results": results.path},
+    ):
+        outcome = run_merge_report(
+            shard_paths=[shard.path for shard in shards],
+            model_path=model.path,
+            test_path=test_data.path,
+            results_path=results.path,
+            report_md_path=report.path,
+            html_report_path=html_report.path,
+        )
+    for name, value in attack_metrics(outcome).items():
+        metrics.log_metric(name, value)
