@@ -11,8 +11,8 @@ the larger our lead; a robust model is the hard case, see bench/attacks.py).
 - ResNet-20 (He et al. 2016, CIFAR variant, 1x1 projection shortcuts): 32x32x3 inputs, 10
   classes, 64 Adam steps on synthetic data (one smooth random template per class plus noise).
   eps 4/255. Its robust accuracy is a sanity check, not a CIFAR figure. Smaller sample counts
-  (up to 200 quick, 400 full): a gradient pass costs ~35x the CNN's FLOPs, and ART's PGD took
-  ~0.1 s per row on the loaded 2-core machine here.
+  (up to 200 quick, 400 full): a gradient pass costs ~30x the CNN's FLOPs, and ART's PGD took
+  0.06-0.1 s per row on the 2 shared cores here.
 - tabular MLP: the trainer's MLP on a synthetic 30-feature, 2-class table (sklearn
   ``make_classification``, min-max scaled to [0, 1]). eps 0.02.
 
@@ -584,7 +584,7 @@ def _print_summary(results: dict[str, Any]) -> None:
         verdicts.append(
             f"{name}: linear in n (k {k['ours']:.2f}) {_met(k['ours'] <= GROWTH_GOAL)}; "
             f">= {SPEED_GOAL:g}x ART at every size (min {min(ratios):.1f}x) {_met(fast)}"
-            + ("" if fast else f" (ART is {min(ceiling):.1f}x the bare passes at best)")
+            + ("" if fast else f" (ART is only {min(ceiling):.1f}x the bare passes here)")
             + f"; robust acc ours <= ART {_met(not higher)}"
         )
     headers = ["model", "params", "n", "k time ours / ART", "k fast tier", "k attack MB"]

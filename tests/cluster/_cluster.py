@@ -33,6 +33,10 @@ class Cluster:
         self.pushgateway = values.get("PUSHGATEWAY_IMAGE") or None
         self._scratch = Path(tempfile.mkdtemp(prefix="kfp-mlsecops-cluster-tests-"))
 
+    def cleanup(self) -> None:
+        """Delete the scratch copies of manifests/ made by :meth:`overlay`."""
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
     def kubectl(
         self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:

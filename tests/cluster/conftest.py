@@ -23,7 +23,7 @@ STATE = Path(os.environ.get("KFP_MLSECOPS_KIND_STATE", "/tmp/kfp-mlsecops-kind")
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Cluster:
+def cluster() -> Iterator[Cluster]:
     """The kind cluster kind-up.sh made (fails with the command to run when there is none)."""
     env_file = STATE / "cluster.env"
     if not env_file.exists():
@@ -34,8 +34,11 @@ def cluster() -> Cluster:
             key, _, value = line.partition("=")
             values[key] = value
     found = Cluster(values)
-    found.kubectl("get", "--raw", "/readyz")
-    return found
+    try:
+        found.kubectl("get", "--raw", "/readyz")
+        yield found
+    finally:
+        found.cleanup()
 
 
 @pytest.fixture

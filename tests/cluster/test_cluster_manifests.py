@@ -104,5 +104,5 @@ def test_the_pushgateway_pod_holds_the_demo_runs_pushes(
         groups = json.loads(answer.read())["data"]
     labels = [g["labels"] for g in groups if g["labels"].get("job") == names.JOB]
     components = {group.get("component") for group in labels}
-    assert {"validate-data", "train", "gate", "deploy"} <= components, components
+    assert {"validate_data", "train", "gate", "deploy"} <= components, components
     assert len({group.get("run_id") for group in labels}) == 1

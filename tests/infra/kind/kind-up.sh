@@ -56,6 +56,9 @@ read -r component_image predictor_image <<<"$refs"
 # predictor is this name, never pulled (it is loaded, and tagged references pull IfNotPresent).
 docker tag "$predictor_image" "kfp-mlsecops.local/$predictor_image"
 predictor_image="kfp-mlsecops.local/$predictor_image"
+# Older tags of ours would keep superseded 2.4 GB images alive.
+docker image ls --format '{{.Repository}}:{{.Tag}}' kfp-mlsecops.local/kfp-mlsecops-predictor \
+    | grep -vx "$predictor_image" | xargs -r docker rmi >/dev/null 2>&1 || true
 pushgateway_image=""
 [[ "$source_kind" == local ]] && pushgateway_image="$(build_pushgateway_image)"
 
