@@ -141,6 +141,8 @@ def attest_gate_deploy(
         service_account=p["service_account"],
         predictor=p["predictor"],
         predictor_image=p["predictor_image"],
+        wait_timeout_seconds=p["deploy_wait_seconds"],
+        canary_traffic_percent=p["canary_traffic_percent"],
         verify_configmap=p["verify_configmap"],
         policy_path=policy_path,
         approval_public_key_path=p["approval_public_key_path"],

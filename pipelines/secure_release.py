@@ -95,6 +95,8 @@ def make_secure_release(  # noqa: ANN201 - a KFP pipeline
         service_account: str = "",
         predictor: str = "verified",
         predictor_image: str = predictor_image,
+        deploy_wait_seconds: int = C.DEPLOY_WAIT_SECONDS,
+        canary_traffic_percent: int = -1,
         pushgateway_url: str = "",
     ):
         """Release the model at ``model_uri``, evaluated on ``data_uri``, through the gate.

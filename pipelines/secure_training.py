@@ -102,6 +102,8 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         service_account: str = "",
         predictor: str = "verified",
         predictor_image: str = predictor_image,
+        deploy_wait_seconds: int = C.DEPLOY_WAIT_SECONDS,
+        canary_traffic_percent: int = -1,
         pushgateway_url: str = "",
     ):
         """Run the secure training chain; deploy runs only with the gate's signed approval.
@@ -143,7 +145,10 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         ``mlsecops-approval-verify`` and ``mlsecops-policy`` from the serving namespace) or
         ``kserve`` (opt-out: KServe's TensorFlow runtime; nothing re-checks the bytes in storage
         after deploy). ``predictor_image`` is the verified predictor's image (empty: the
-        project's; pin a digest, registry/name@sha256:...).
+        project's; pin a digest, registry/name@sha256:...). With ``deploy_mode=apply``, deploy
+        waits up to ``deploy_wait_seconds`` for the new revision to be Ready and rolls back
+        otherwise (0: no wait); ``canary_traffic_percent`` (-1: unset) is rendered as KServe's
+        ``canaryTrafficPercent`` (only Serverless mode splits traffic).
         ``pushgateway_url`` (optional) makes every step push ``mlsecops_*`` metrics, grouped by
         pipeline, run id and component; a failed push is logged and never changes a decision.
         """

@@ -7,6 +7,7 @@ from kfp import dsl
 from kfp.dsl import Artifact, Input, Model, Output
 
 from kfp_mlsecops.components._image import IMAGE
+from kfp_mlsecops.constants import DEPLOY_WAIT_SECONDS
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
@@ -32,6 +33,8 @@ def deploy(
     predictor: str = "verified",
     predictor_image: str = "",
     verify_configmap: str = "",
+    wait_timeout_seconds: int = DEPLOY_WAIT_SECONDS,
+    canary_traffic_percent: int = -1,
     pushgateway_url: str = "",
     run_id: str = "",
     pipeline_name: str = "secure-training",
@@ -70,6 +73,10 @@ def deploy(
         predictor_image: The verified predictor image (default: the project's).
         verify_configmap: ConfigMap with the model verification material in the serving
             namespace (default: the method's).
+        wait_timeout_seconds: apply mode: seconds to wait for the new revision to be Ready
+            before rolling back (0: apply without waiting; at most 3600).
+        canary_traffic_percent: ``spec.predictor.canaryTrafficPercent`` (0-100; -1: not set).
+            KServe validates it in every mode; only Serverless mode splits traffic.
         pushgateway_url: Optional Prometheus Pushgateway for step metrics.
         run_id: Pipeline run id (metrics grouping).
         pipeline_name: Pipeline name (metrics grouping and audit records).
@@ -125,6 +132,8 @@ def deploy(
             if predictor == "verified"
             else None,
             predictor_image=predictor_image or DEFAULT_PREDICTOR_IMAGE,
+            wait_timeout=wait_timeout_seconds,
+            canary_traffic_percent=None if canary_traffic_percent == -1 else canary_traffic_percent,
             audit_log=audit_log,
             audit_signing=SigningConfig().use_key(private_key_path=audit_key_path)
             if audit_log

@@ -222,6 +222,8 @@ ATTESTATION_FILE = "attestation.json"
 APPROVAL_FILE = "approval.json"
 #: The verified predictor image (``docker build --target predictor``); pin a digest when deploying.
 DEFAULT_PREDICTOR_IMAGE = "ghcr.io/kfp-mlsecops/kfp-mlsecops-predictor:0.1.0"
+#: How long deploy (apply) waits for the new revision to be Ready before rolling back, seconds.
+DEPLOY_WAIT_SECONDS = 300
 
 # --- robustness attestation (kfp_mlsecops.attestation) -------------------------------------------
 #: predicateType of the signed in-toto Statement binding robustness evidence to a model digest.

@@ -270,3 +270,21 @@ def test_validate_reads_a_parquet_table_for_evaluation_only(tmp_path, capsys):
     argv = ["validate", "--data", str(tmp_path / "eval.parquet"), "--out-dir", str(out)]
     assert main([*argv, "--dataset-format", "npz"]) == EXIT_USAGE
     assert "not a readable NPZ archive" in _one_line(capsys.readouterr().err, "mlsecops validate: ")
+
+
+def test_deploy_renders_the_canary_and_checks_the_wait_timeout(fresh_release, tmp_path, capsys):
+    import yaml
+
+    out = tmp_path / "isvc.yaml"
+    assert _deploy(fresh_release, out, "--canary-traffic-percent", "20") == EXIT_OK
+    *_, isvc = yaml.safe_load_all(out.read_text())
+    assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 20
+    capsys.readouterr()
+    for flag, value, words in (
+        ("--canary-traffic-percent", "101", "canary traffic percent 101"),
+        ("--wait-timeout", "-5", "deploy wait timeout -5.0"),
+    ):
+        other = tmp_path / f"{value}.yaml"
+        assert _deploy(fresh_release, other, flag, value) != EXIT_OK
+        assert words in _one_line(capsys.readouterr().err, "mlsecops deploy: ")
+        assert not other.exists()

@@ -20,7 +20,7 @@ from kfp_mlsecops.deploy import (
     render_inference_service,
     run_deploy,
 )
-from kfp_mlsecops.errors import DeploymentError, VerificationError
+from kfp_mlsecops.errors import DeploymentError, InvalidInputError, VerificationError
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 
@@ -202,3 +202,46 @@ def test_unapproved_model_never_reaches_the_cluster(kube_apiserver, fresh_releas
         _apply(kube_apiserver, fresh_release, tmp_path, name)
     _absent(kube_apiserver, name)
     assert not (tmp_path / "isvc.yaml").exists()
+
+
+def test_a_rollout_that_never_becomes_ready_is_recorded_in_the_audit_log(
+    kube_apiserver, fresh_release, tmp_path
+):
+    """Nothing reconciles the stand-in CRD, so the first revision is never Ready: deploy waits
+    out its (short) timeout, raises, and the failed deploy is in the signed audit log."""
+    from kfp_mlsecops.audit import read_log, verify_log
+    from kfp_mlsecops.signing import SigningConfig
+
+    log = tmp_path / "audit"
+    log.mkdir()
+    name = _name("neverready")
+    with pytest.raises(DeploymentError, match="never served before") as info:
+        _apply(
+            kube_apiserver,
+            fresh_release,
+            tmp_path,
+            name,
+            predictor="kserve",
+            wait_timeout=1.0,
+            audit_log=log,
+            audit_signing=SigningConfig().use_key(private_key_path=fresh_release.approval_key),
+            run_id="run-9",
+        )
+    assert "NOT in the audit log" not in str(info.value)
+    verify_log(log, fresh_release.approval_public_key)
+    (record,) = read_log(log)
+    assert (record.kind, record.outcome, record.run_id) == ("deploy", "failed", "run-9")
+    assert record.model_digest == fresh_release.digest
+    assert f"{kube_apiserver.namespace}/{name}" in record.message
+    assert "did not become Ready" in record.message or "not Ready after" in record.message
+    assert not (tmp_path / "isvc.yaml").exists()
+
+
+@pytest.mark.parametrize("timeout", [-1, 3601, float("nan"), True, "300"])
+def test_a_bad_wait_timeout_is_refused_before_anything_is_applied(
+    kube_apiserver, fresh_release, tmp_path, timeout
+):
+    name = _name("badwait")
+    with pytest.raises(InvalidInputError, match="deploy wait timeout"):
+        _apply(kube_apiserver, fresh_release, tmp_path, name, wait_timeout=timeout)
+    _absent(kube_apiserver, name)

@@ -229,6 +229,20 @@ def add_step_parsers(subparsers: Any) -> None:
     p.add_argument("--predictor-image", default=C.DEFAULT_PREDICTOR_IMAGE)
     p.add_argument("--verify-configmap", default="")
     p.add_argument("--service-account", default="")
+    p.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=float(C.DEPLOY_WAIT_SECONDS),
+        metavar="SECONDS",
+        help="apply: wait this long for the new revision to be Ready, else roll back (0: no wait)",
+    )
+    p.add_argument(
+        "--canary-traffic-percent",
+        type=int,
+        default=None,
+        metavar="PCT",
+        help="render KServe's canaryTrafficPercent (0-100; only Serverless mode splits traffic)",
+    )
     _method(p)
     add_trust_options(p)
 
@@ -377,10 +391,15 @@ def _run_deploy(args: argparse.Namespace) -> int:
             if verified
             else None,
             predictor_image=args.predictor_image,
+            wait_timeout=args.wait_timeout,
+            canary_traffic_percent=args.canary_traffic_percent,
         )
     except VerificationError as e:
         return error_exit("deploy", "REFUSED", e, EXIT_BLOCKED)
-    print(f"mlsecops deploy: {result.status}: {result.manifest_path} ({result.model_digest})")
+    ready = f"; {result.detail}" if result.detail else ""
+    print(
+        f"mlsecops deploy: {result.status}: {result.manifest_path} ({result.model_digest}){ready}"
+    )
     return EXIT_OK
 
 

@@ -41,8 +41,9 @@ from kfp_mlsecops.policy import load_floor
 from kfp_mlsecops.signing import SigningConfig, VerificationConfig, resolve_verification
 
 MODES = (DEPLOY_MODE_DRY_RUN, DEPLOY_MODE_APPLY)
-#: How long ``apply`` waits for the new revision to be Ready before rolling back (seconds).
-DEFAULT_WAIT_SECONDS = 300.0
+DEFAULT_WAIT_SECONDS = float(C.DEPLOY_WAIT_SECONDS)
+#: The longest wait deploy accepts (one hour; a KFP task should not hang longer on one rollout).
+MAX_WAIT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -124,13 +125,24 @@ def run_deploy(
 
     ``audit_log`` (None or "": off) is an audit log location (:mod:`kfp_mlsecops.audit`): after
     the manifest is written, one ``deploy`` record (status, digest, manifest sha256, ``run_id``,
-    ``pipeline``) is appended, signed with ``audit_signing`` (required then). A failed append
-    raises DeploymentError (in ``apply`` mode the service is already changed; the error says so).
+    ``pipeline``) is appended, signed with ``audit_signing`` (required then); a rollout that
+    fails (rolled back or not) is recorded with outcome ``failed`` and the error before it is
+    raised. A failed append raises DeploymentError (in ``apply`` mode the service is already
+    changed; the error says so).
     """
     if audit_log and not isinstance(audit_signing, SigningConfig):
         raise InvalidInputError("audit_log needs audit_signing (the audit key); pass both")
     if audit_log:
         resolve_log_path(audit_log)  # an unusable location fails before anything is applied
+    if (
+        isinstance(wait_timeout, bool)
+        or not isinstance(wait_timeout, (int, float))
+        or not (0 <= wait_timeout <= MAX_WAIT_SECONDS)
+    ):
+        raise InvalidInputError(
+            f"deploy wait timeout {wait_timeout!r} must be a number of seconds from 0 (apply "
+            f"without waiting) to {MAX_WAIT_SECONDS:g}"
+        )
     if mode not in MODES:
         raise InvalidInputError(f"deploy mode {mode!r} is unknown; use one of {', '.join(MODES)}")
     trust = resolve_verification(public_key_path=public_key_path, verification=verification)
@@ -180,9 +192,20 @@ def run_deploy(
         canary_traffic_percent=canary_traffic_percent,
     )
     ready, detail = False, ""
+    audit = _Audit(
+        audit_log, audit_signing, run_id=run_id, pipeline=pipeline, digest=actual, name=name
+    )
     if mode == DEPLOY_MODE_APPLY:
         api_client = kube_api_client if kube_api_client is not None else load_api_client()
-        rollout = roll_out(documents, api_client=api_client, timeout=wait_timeout)
+        try:
+            rollout = roll_out(documents, api_client=api_client, timeout=wait_timeout)
+        except DeploymentError as e:
+            # The service was changed (and maybe rolled back): that is a deploy to record too.
+            try:
+                audit.append("failed", f"{namespace}/{name} from {storage_uri}: {one_line(e)}")
+            except DeploymentError as unrecorded:
+                raise DeploymentError(f"{one_line(e)}; {one_line(unrecorded)}") from e
+            raise
         documents[-1] = rollout.manifest
         status = rollout.status
         ready, detail = rollout.readiness.state == READY, rollout.readiness.detail
@@ -196,24 +219,7 @@ def run_deploy(
         raise DeploymentError(
             f"{done}manifest '{manifest_path}' cannot be written ({e.strerror}); check the path"
         ) from e
-    if audit_log and audit_signing is not None:
-        try:
-            append_record(
-                audit_log,
-                kind="deploy",
-                outcome=status,
-                message=f"{namespace}/{name} from {storage_uri} {detail}".strip(),
-                signing=audit_signing,
-                run_id=run_id,
-                pipeline=pipeline,
-                model_digest=actual,
-                document=written,
-            )
-        except MLSecOpsError as e:
-            raise DeploymentError(
-                f"deploy of '{name}' ({status}) is NOT in the audit log ({one_line(e)}); fix the "
-                "log and re-run"
-            ) from e
+    audit.append(status, f"{namespace}/{name} from {storage_uri} {detail}".strip(), written)
     return DeployResult(
         status=status,
         name=name,
@@ -224,6 +230,41 @@ def run_deploy(
         ready=ready,
         detail=detail,
     )
+
+
+@dataclass(frozen=True)
+class _Audit:
+    """Appends this deploy's records to the audit log (a no-op when ``log`` is off)."""
+
+    log: str | os.PathLike[str] | None
+    signing: SigningConfig | None
+    run_id: str
+    pipeline: str
+    digest: str
+    name: str
+
+    def append(
+        self, outcome: str, message: str, document: str | os.PathLike[str] | None = None
+    ) -> None:
+        if not self.log or self.signing is None:
+            return
+        try:
+            append_record(
+                self.log,
+                kind="deploy",
+                outcome=outcome,
+                message=message,
+                signing=self.signing,
+                run_id=self.run_id,
+                pipeline=self.pipeline,
+                model_digest=self.digest,
+                document=document,
+            )
+        except MLSecOpsError as e:
+            raise DeploymentError(
+                f"deploy of '{self.name}' ({outcome}) is NOT in the audit log ({one_line(e)}); "
+                "fix the log and re-run"
+            ) from e
 
 
 def _approval_trust(
