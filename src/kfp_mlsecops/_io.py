@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from kfp_mlsecops.errors import InvalidInputError
+
 _CHUNK = 1 << 20
 
 
@@ -97,3 +99,21 @@ def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ValueError(f"top level is a JSON {type(obj).__name__}, not an object")
     return obj
+
+
+def read_json_file(path: str | os.PathLike[str], *, where: str, missing: str, fix: str) -> Any:
+    """Read ``path`` as strict JSON; InvalidInputError naming ``where`` and what to do.
+
+    ``missing`` says what to do when the file does not exist, ``fix`` when it is not strict
+    JSON; an unreadable file names the error class only.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise InvalidInputError(f"{where} do not exist; {missing}") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidInputError(f"{where} are unreadable ({type(e).__name__})") from e
+    try:
+        return strict_json(text)
+    except ValueError as e:
+        raise InvalidInputError(f"{where}: {e}; {fix}") from e

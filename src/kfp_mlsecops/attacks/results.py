@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import is_number, strict_json, write_json_atomic
+from kfp_mlsecops._io import is_number, read_json_file, write_json_atomic
 from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = [
@@ -340,17 +340,12 @@ class RobustnessResults:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> RobustnessResults:
         """Read and strictly validate a results file; InvalidInputError when unusable."""
-        where = f"robustness results '{path}'"
+        where, fix = f"robustness results '{path}'", "fix the attack-test output"
+        doc = read_json_file(path, where=where, missing="run the attack-test step first", fix=fix)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError as e:
-            raise InvalidInputError(f"{where} do not exist; run the attack-test step first") from e
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidInputError(f"{where} are unreadable ({type(e).__name__})") from e
-        try:
-            return _parse(strict_json(text))
+            return _parse(doc)
         except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; fix the attack-test output") from e
+            raise InvalidInputError(f"{where}: {e}; {fix}") from e
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Check the document reads back, then write it atomically (sorted, indented JSON)."""

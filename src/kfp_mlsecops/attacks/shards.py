@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import strict_json, write_json_atomic, write_text_atomic
+from kfp_mlsecops._io import read_json_file, write_json_atomic, write_text_atomic
 from kfp_mlsecops.attacks import results as _r
 from kfp_mlsecops.attacks._diagnose import (
     FGSM_PROBE,
@@ -157,16 +157,12 @@ class ShardResults:
     def read(cls, path: str | os.PathLike[str]) -> ShardResults:
         """Read and strictly validate a shard file; InvalidInputError when unusable."""
         where = f"shard results '{path}'"
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError as e:
-            raise InvalidInputError(f"{where} do not exist; run the attack-test shard") from e
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidInputError(f"{where} are unreadable ({type(e).__name__})") from e
-        try:
-            doc = strict_json(text)
-        except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; use the output of an attack-test shard") from e
+        doc = read_json_file(
+            path,
+            where=where,
+            missing="run the attack-test shard",
+            fix="use the output of an attack-test shard",
+        )
         return cls.from_dict(doc, where=where)
 
     def write(self, path: str | os.PathLike[str]) -> Path:
