@@ -7,7 +7,6 @@ from kfp import dsl
 from kfp.dsl import Artifact, Input, Model, Output
 
 from kfp_mlsecops.components._image import IMAGE
-from kfp_mlsecops.constants import DEPLOY_WAIT_SECONDS
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
@@ -33,7 +32,7 @@ def deploy(
     predictor: str = "verified",
     predictor_image: str = "",
     verify_configmap: str = "",
-    wait_timeout_seconds: int = DEPLOY_WAIT_SECONDS,
+    wait_timeout_seconds: int = 300,  # the core's default; a literal: only this source travels
     canary_traffic_percent: int = -1,
     pushgateway_url: str = "",
     run_id: str = "",

@@ -311,3 +311,20 @@ def test_compile_warns_on_tags_and_refuses_bad_references(tmp_path, capsys):
     assert err.count("\n") == 0 and "--predictor-image 'Not An Image' is not an image" in err
     assert main(["compile", "--image", f"registry.example/m{DIGEST}"]) == 2
     assert "--image need(s) --output" in capsys.readouterr().err
+
+
+def test_deploy_wait_and_canary_defaults_match_the_core(any_pipeline):
+    """The component's literal default (its source travels alone) equals the core's constant."""
+    spec = any_pipeline[0]
+    inputs = spec["root"]["inputDefinitions"]["parameters"]
+    assert inputs["deploy_wait_seconds"]["defaultValue"] == C.DEPLOY_WAIT_SECONDS
+    assert inputs["canary_traffic_percent"]["defaultValue"] == -1
+    deploy = spec["components"]["comp-deploy"]["inputDefinitions"]["parameters"]
+    assert deploy["wait_timeout_seconds"]["defaultValue"] == C.DEPLOY_WAIT_SECONDS
+    assert deploy["canary_traffic_percent"]["defaultValue"] == -1
+    executor = next(
+        e for name, e in spec["deploymentSpec"]["executors"].items() if name == "exec-deploy"
+    )
+    source = executor["container"]["command"][-1]
+    assert "wait_timeout_seconds: int = 300," in source
+    assert "DEPLOY_WAIT_SECONDS" not in source
