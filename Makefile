@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q
 DEMO_DIR ?= demo-output
 
-.PHONY: help venv dev demo test test-deps test-debs test-apiserver pytest compile check-compiled lint reformat image test-images kind-up kind-down test-cluster clean
+.PHONY: help venv dev demo test test-deps test-debs test-apiserver actionlint pytest compile check-compiled lint reformat image test-images sbom audit-deps kind-up kind-down test-cluster clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ test: venv test-deps check-compiled lint image pytest ## lint, check compiled YA
 TEST_DEB_PACKAGES := prometheus prometheus-pushgateway shellcheck
 TEST_BINARIES := /usr/bin/prometheus /usr/bin/promtool /usr/bin/prometheus-pushgateway /usr/bin/shellcheck
 
-test-deps: test-debs test-apiserver kfp-backend ## install/build what the tests run: Debian packages, a real kube-apiserver, KFP's backend check
+test-deps: test-debs test-apiserver kfp-backend actionlint ## install/build what the tests run: Debian packages, a real kube-apiserver, KFP's backend check, actionlint
 
 test-apiserver: ## build the test kube-apiserver from Go modules (cached; cold: ~5 min on 2 cores)
 	@command -v go >/dev/null || { echo "error: Go is needed to build the test kube-apiserver (tests/infra/apiserver)"; exit 1; }
@@ -50,6 +50,12 @@ kfp-backend: ## build KFP's backend check from Go source (cached; cold: ~7-14 mi
 	@rc=0; tests/infra/kfp-backend/build.sh >/dev/null || rc=$$?; \
 	if [ $$rc = 3 ]; then echo "note: no KFP 2.17.0 Go source here (see above): the backend check is reported as not run; KFP_SOURCE=DIR make kfp-backend builds it"; \
 	elif [ $$rc != 0 ]; then exit $$rc; fi
+
+# actionlint v1.7.12 from its Go module, for tests/ci/test_workflow_example.py (the GitHub Actions
+# example users copy). It runs shellcheck (test-debs) on every `run:` script.
+actionlint: ## build actionlint from its Go module (cached; cold: ~30 s)
+	@command -v go >/dev/null || { echo "error: Go is needed to build actionlint (tests/infra/actionlint)"; exit 1; }
+	@tests/infra/actionlint/build.sh >/dev/null
 
 test-debs:
 	@missing=""; for b in $(TEST_BINARIES); do [ -x "$$b" ] || missing="$$missing $$b"; done; \
@@ -84,6 +90,16 @@ image: ## build the component and predictor images (Docker; a debootstrap base u
 
 test-images: venv image ## build the images and run only the container tests (DockerRunner, predictor)
 	@$(BIN)/python -m pytest -m container tests/infra/test_images.py
+
+# Supply chain (README, "Supply chain"): results go to build/supply-chain/ (gitignored).
+SUPPLY_CHAIN_DIR ?= build/supply-chain
+AUDIT_SERVICE ?= pypi
+
+sbom: venv image ## CycloneDX JSON SBOMs of the component and predictor images (build/supply-chain)
+	@$(BIN)/python supply-chain/sbom.py --output-dir $(SUPPLY_CHAIN_DIR) $$(tests/infra/images/build.sh)
+
+audit-deps: venv ## audit constraints.txt for known vulnerabilities (pip-audit; fails on findings)
+	@$(BIN)/python supply-chain/audit.py --service $(AUDIT_SERVICE) --output-dir $(SUPPLY_CHAIN_DIR)
 
 # The offline kind cluster with KServe (tests/infra/kind/README.md). Cold, everything is built from
 # Go modules and Debian packages (~35-60 min on 2 cores); cached, kind-up takes a few minutes.
