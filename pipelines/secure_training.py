@@ -70,6 +70,9 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         batch_size: int = 64,
         learning_rate: float = 0.001,
         adversarial_training: str = "none",
+        dp_noise_multiplier: float = 0.0,
+        dp_l2_norm_clip: float = 1.0,
+        dp_delta: float = 1e-5,
         epsilons: List[float] = [0.05, 0.1, 0.2],  # noqa: B006 - KFP reads the default from here
         attack_tier: str = "fast",
         pgd_steps: int = 20,
@@ -115,7 +118,9 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
         also bounds every attack (epsilons are in the same units).
 
         ``adversarial_training`` is ``none``, ``pgd`` (PGD-AT) or ``fgsm_rs`` (FGSM with random
-        start), at the train component's default budget. ``attack_tier`` is ``fast`` (FGSM + PGD) or
+        start), at the train component's default budget. ``dp_noise_multiplier`` > 0 trains with
+        DP-SGD instead (per-example clipping to ``dp_l2_norm_clip``, Gaussian noise; the train
+        step reports epsilon at ``dp_delta``; 0: off). ``attack_tier`` is ``fast`` (FGSM + PGD) or
         ``reliable`` (APGD-CE + APGD-T + Square). Every gradient-masking flag the attack step raises
         blocks the gate unless ``allow_masking_flags`` lists it.
 
@@ -175,6 +180,9 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
             learning_rate=learning_rate,
             seed=seed,
             adversarial=adversarial_training,
+            dp_noise_multiplier=dp_noise_multiplier,
+            dp_l2_norm_clip=dp_l2_norm_clip,
+            dp_delta=dp_delta,
             **monitoring,
         )
         trained.set_display_name("train")

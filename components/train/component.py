@@ -22,6 +22,9 @@ def train(
     adversarial: str = "none",
     adv_epsilon: float = 0.2,
     adv_steps: int = 10,
+    dp_noise_multiplier: float = 0.0,
+    dp_l2_norm_clip: float = 1.0,
+    dp_delta: float = 1e-5,
     pushgateway_url: str = "",
     run_id: str = "",
     pipeline_name: str = "secure-training",
@@ -29,8 +32,11 @@ def train(
     """Train on ``train_data``, evaluate on ``test_data``.
 
     ``adversarial`` is ``none``, ``pgd`` (PGD-AT, ``adv_steps`` steps) or ``fgsm_rs`` (FGSM with
-    random start), at L-inf budget ``adv_epsilon`` in input units. ``model`` is a folder in the
-    servable layout: ``1/`` (the SavedModel KServe serves), ``provenance.json`` and
+    random start), at L-inf budget ``adv_epsilon`` in input units. ``dp_noise_multiplier`` > 0
+    trains with DP-SGD instead (each example's gradient clipped to ``dp_l2_norm_clip``, Gaussian
+    noise of std ``dp_noise_multiplier * dp_l2_norm_clip``; 0: off) and logs the accounted
+    ``dp_epsilon`` at ``dp_delta`` (must be below 1 / training examples). ``model`` is a folder
+    in the servable layout: ``1/`` (the SavedModel KServe serves), ``provenance.json`` and
     ``reference_stats.json``.
     """
     from kfp_mlsecops.monitoring import record_step
@@ -55,8 +61,14 @@ def train(
             adversarial=adversarial,
             adv_epsilon=adv_epsilon,
             adv_steps=adv_steps,
+            dp_noise_multiplier=dp_noise_multiplier,
+            dp_l2_norm_clip=dp_l2_norm_clip,
+            dp_delta=dp_delta,
         )
     model.metadata.update({"framework": "tensorflow", "format": "savedmodel"})
     metrics.log_metric("accuracy", result.accuracy)
     metrics.log_metric("loss", result.loss)
+    if result.dp_epsilon is not None:
+        metrics.log_metric("dp_epsilon", result.dp_epsilon)
+        metrics.log_metric("dp_delta", result.dp_delta)
     confusion.log_confusion_matrix(result.labels, result.confusion_matrix)

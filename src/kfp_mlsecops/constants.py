@@ -31,6 +31,8 @@ PROVENANCE_SCHEMA = "kfp-mlsecops/provenance/v1"
 PROVENANCE_DATA_DIGEST = "data_digest"
 #: Provenance key holding how the model was trained against attacks (``{"method": "none"}`` if not).
 PROVENANCE_ADVERSARIAL = "adversarial_training"
+#: Provenance key holding DP-SGD's (epsilon, delta) and settings (absent when trained without it).
+PROVENANCE_DIFFERENTIAL_PRIVACY = "differential_privacy"
 #: The TF Serving signature and its single named input in ``<model>/1/`` (KServe V1 "instances").
 SERVING_SIGNATURE = "serving_default"
 SERVING_INPUT_NAME = "inputs"
@@ -240,3 +242,15 @@ MODEL_DIGEST_DEFINITION = "kfp-mlsecops/model-digest/v1"
 
 # --- model file safety (kfp_mlsecops.safety) ----------------------------------------------------
 MODEL_SCAN_SCHEMA = "kfp-mlsecops/model-scan/v1"
+
+# --- membership inference (kfp_mlsecops.privacy, mlsecops privacy) -------------------------------
+#: The membership-inference results document; its reader/writer is ``kfp_mlsecops.privacy.results``.
+MEMBERSHIP_SCHEMA = "kfp-mlsecops/membership-inference/v1"
+#: Where ``mlsecops run`` writes it in the run folder and where ``mlsecops check`` looks for it.
+PRIVACY_RESULTS_FILE = "privacy.json"
+
+# --- poisoning scan (kfp_mlsecops.poisoning, mlsecops poisoning) ---------------------------------
+#: The poisoning-scan results document; its reader/writer is ``kfp_mlsecops.poisoning.results``.
+POISONING_SCHEMA = "kfp-mlsecops/poisoning-scan/v1"
+#: Where ``mlsecops run`` writes it in the run folder and where ``mlsecops check`` looks for it.
+POISONING_RESULTS_FILE = "poisoning.json"

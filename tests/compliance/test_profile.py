@@ -45,7 +45,7 @@ def _error(tmp_path: Path, text: str) -> str:
 
 def test_the_builtin_profile_covers_every_gate_control_and_names_real_checks():
     profile = load_profile("mlsvs")
-    assert profile.name == "mlsvs" and len({c.id for c in profile.controls}) == 11
+    assert profile.name == "mlsvs" and len({c.id for c in profile.controls}) == 13
     named = {g for c in profile.controls for g in c.gate_controls}
     assert named <= set(C.REQUIRED_CONTROLS)
     assert {c.check for c in profile.controls} <= set(check_names())
@@ -87,10 +87,29 @@ def test_a_profile_extends_mlsvs_overrides_by_id_adds_and_skips(tmp_path):
         ),
         ("name: x\ncontrols:\n  - id: y\n    title: t\n", "missing check, description, impact"),
         ("extends: mlsvs\nskip_controls: [nope]\n", "skip_controls ['nope'] must list ids"),
+        (
+            "name: x\ncontrols:\n" + CONTROL + "    parameters: {limit: high}\n",
+            "'parameters' must map names to finite numbers",
+        ),
     ],
 )
 def test_bad_profiles_are_one_line_errors_that_name_the_fix(tmp_path, text, expected):
     assert expected in _error(tmp_path, text)
+
+
+def test_a_profile_parameter_is_inherited_and_overridden_by_id(tmp_path):
+    builtin = load_profile("mlsvs").control("mlsvs-membership-privacy")
+    assert builtin is not None and builtin.parameter("max_membership_advantage") == 0.10
+    path = _write(
+        tmp_path,
+        "extends: mlsvs\nname: strict\ncontrols:\n  - id: mlsvs-membership-privacy\n"
+        "    parameters: {max_membership_advantage: 0.05}\n",
+    )
+    strict = load_profile(path).control("mlsvs-membership-privacy")
+    assert strict is not None and strict.parameter("max_membership_advantage") == 0.05
+    assert strict.check == builtin.check and strict.references == builtin.references
+    with pytest.raises(InvalidInputError, match="parameter 'other' is not set; add 'parameters"):
+        strict.parameter("other")
 
 
 def test_an_unknown_profile_name_is_a_one_line_error():

@@ -6,7 +6,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-__all__ = ["epsilon_list", "finite_float", "fraction", "int_at_least"]
+__all__ = ["bounded_float", "epsilon_list", "finite_float", "fraction", "int_at_least"]
 
 
 def finite_float(text: str) -> float:
@@ -26,6 +26,24 @@ def fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text!r} is outside [0, 1]")
     return value
+
+
+def bounded_float(
+    *, at_least: float | None = None, above: float | None = None, below: float | None = None
+) -> Callable[[str], float]:
+    """Return a parser of finite numbers ``>= at_least``, ``> above``, ``< below`` (those set)."""
+
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if at_least is not None and value < at_least:
+            raise argparse.ArgumentTypeError(f"{text!r} must be >= {at_least:g}")
+        if above is not None and value <= above:
+            raise argparse.ArgumentTypeError(f"{text!r} must be > {above:g}")
+        if below is not None and value >= below:
+            raise argparse.ArgumentTypeError(f"{text!r} must be < {below:g}")
+        return value
+
+    return parse
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:

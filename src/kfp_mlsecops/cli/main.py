@@ -8,9 +8,17 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.cli._args import epsilon_list, finite_float, fraction, int_at_least
+from kfp_mlsecops.cli._args import (
+    bounded_float,
+    epsilon_list,
+    finite_float,
+    fraction,
+    int_at_least,
+)
 from kfp_mlsecops.cli.audit_commands import add_audit_parser, run_audit
 from kfp_mlsecops.cli.check_command import add_check_parser, run_check
+from kfp_mlsecops.cli.poisoning_command import add_poisoning_parser, run_poisoning
+from kfp_mlsecops.cli.privacy_command import add_privacy_parser, run_privacy
 from kfp_mlsecops.cli.serve_command import add_serve_parser, run_serve
 from kfp_mlsecops.cli.signing_commands import (
     add_sign_parser,
@@ -89,6 +97,21 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         choices=ADVERSARIAL_METHODS,
         help="train: none, PGD-AT (pgd) or FGSM with random start (fgsm_rs)",
     )
+    group.add_argument(
+        "--dp-noise-multiplier",
+        type=bounded_float(at_least=0.0),
+        help="train with DP-SGD: Gaussian noise std / clip norm (default 0: off)",
+    )
+    group.add_argument(
+        "--dp-l2-norm-clip",
+        type=bounded_float(above=0.0),
+        help="DP-SGD: per-example gradient L2 clip norm (default 1)",
+    )
+    group.add_argument(
+        "--dp-delta",
+        type=bounded_float(above=0.0, below=1.0),
+        help="DP-SGD: delta of the reported epsilon (default 1e-5; below 1/training examples)",
+    )
     group.add_argument("--seed", type=int)
     group.add_argument(
         "--eps", dest="epsilons", type=epsilon_list, help="attack epsilons, e.g. 0.05,0.1"
@@ -132,6 +155,9 @@ _PIPELINE_ARGS = (
     "value_max",
     "epochs",
     "adversarial_training",
+    "dp_noise_multiplier",
+    "dp_l2_norm_clip",
+    "dp_delta",
     "seed",
     "epsilons",
     "attack_tier",
@@ -149,7 +175,13 @@ _PIPELINE_ARGS = (
 
 
 #: Flags that only secure-training has (it trains); with --model they are refused.
-_TRAINING_ONLY = {"epochs": "--epochs", "adversarial_training": "--adversarial-training"}
+_TRAINING_ONLY = {
+    "epochs": "--epochs",
+    "adversarial_training": "--adversarial-training",
+    "dp_noise_multiplier": "--dp-noise-multiplier",
+    "dp_l2_norm_clip": "--dp-l2-norm-clip",
+    "dp_delta": "--dp-delta",
+}
 
 
 def _pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
@@ -535,6 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
     add_audit_parser(sub)
     add_check_parser(sub)
+    add_privacy_parser(sub)
+    add_poisoning_parser(sub)
     return parser
 
 
@@ -698,6 +732,8 @@ _COMMANDS = {
     "serve": run_serve,
     "audit": run_audit,
     "check": run_check,
+    "privacy": run_privacy,
+    "poisoning": run_poisoning,
     **STEP_COMMANDS,
 }
 

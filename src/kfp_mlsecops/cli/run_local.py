@@ -224,7 +224,65 @@ def run_pipeline_locally(
                 result.decision = json.loads(decision_path.read_text())
             except (OSError, ValueError):
                 result.decision = None
+        if result.statuses.get("train") == "SUCCESS":
+            privacy = _membership_step(task_root, run_dir / C.PRIVACY_RESULTS_FILE, console)
+            if privacy is not None:
+                result.reports["membership inference"] = privacy
+            poisoning = _poisoning_step(task_root, run_dir / C.POISONING_RESULTS_FILE, console)
+            if poisoning is not None:
+                result.reports["poisoning scan"] = poisoning
     return result
+
+
+def _membership_step(task_root: Path, out: Path, console: TextIO) -> Path | None:
+    """Run the membership-inference test on the trained model; write ``out`` (the run folder's).
+
+    An extra step after the pipeline (the compiled pipelines are unchanged): the training split
+    are members, the test split non-members. It never changes the run's outcome; when it fails,
+    no file is written and ``mlsecops check`` fails its privacy control for missing evidence.
+    A model trained elsewhere (secure-release) has no training split here: not run.
+    """
+    from kfp_mlsecops.errors import MLSecOpsError
+    from kfp_mlsecops.privacy import run_membership_test
+
+    console.write("[extra] membership-inference ...\n")
+    try:
+        results = run_membership_test(
+            model_path=task_root / "train" / "model",
+            train_path=task_root / "validate-data" / "train_data",
+            test_path=task_root / "validate-data" / "test_data",
+            out_path=out,
+            seed=0,
+        )
+    except MLSecOpsError as e:
+        console.write(f"      membership-inference: error: {' '.join(str(e).split())}\n")
+        return None
+    console.write(f"      membership-inference: {results.summary()}\n")
+    return out
+
+
+def _poisoning_step(task_root: Path, out: Path, console: TextIO) -> Path | None:
+    """Scan the training split for a backdoor through the trained model; write ``out``.
+
+    An extra step after the pipeline, like the membership-inference one: it never changes the
+    run's outcome (a suspicious result is reported, and ``mlsecops check`` fails its control);
+    when it fails, no file is written and the control fails for missing evidence.
+    """
+    from kfp_mlsecops.errors import MLSecOpsError
+    from kfp_mlsecops.poisoning import run_poisoning_scan
+
+    console.write("[extra] poisoning scan ...\n")
+    try:
+        results = run_poisoning_scan(
+            model_path=task_root / "train" / "model",
+            train_path=task_root / "validate-data" / "train_data",
+            out_path=out,
+        )
+    except MLSecOpsError as e:
+        console.write(f"      poisoning scan: error: {' '.join(str(e).split())}\n")
+        return None
+    console.write(f"      poisoning scan: {results.summary()}\n")
+    return out
 
 
 def _floor_line(floor: Any, policy: Path | None) -> str:

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.cli._args import epsilon_list, finite_float, fraction, int_at_least
+from kfp_mlsecops.cli._args import (
+    bounded_float,
+    epsilon_list,
+    finite_float,
+    fraction,
+    int_at_least,
+)
 from kfp_mlsecops.cli.signing_commands import (
     EXIT_BLOCKED,
     EXIT_ERROR,
@@ -33,6 +39,7 @@ from kfp_mlsecops.cli.signing_commands import (
 from kfp_mlsecops.data.formats import format_names
 from kfp_mlsecops.errors import GateRejected, InvalidInputError, MLSecOpsError, VerificationError
 from kfp_mlsecops.model_import.formats import model_format_names
+from kfp_mlsecops.training.dp_sgd import DEFAULT_DELTA
 
 __all__ = ["STEP_COMMANDS", "add_step_parsers"]
 
@@ -81,6 +88,27 @@ def _method(parser: argparse.ArgumentParser) -> None:
         choices=C.SIGNING_METHODS,
         default=C.SIGNING_METHOD_KEY,
         help="how the model is signed (as in 'mlsecops sign' / 'mlsecops verify')",
+    )
+
+
+def _add_dp_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dp-noise-multiplier",
+        type=bounded_float(at_least=0.0),
+        default=0.0,
+        help="train with DP-SGD: Gaussian noise std / clip norm (0: off, plain training)",
+    )
+    p.add_argument(
+        "--dp-l2-norm-clip",
+        type=bounded_float(above=0.0),
+        default=1.0,
+        help="DP-SGD: each example's gradient is clipped to this L2 norm",
+    )
+    p.add_argument(
+        "--dp-delta",
+        type=bounded_float(above=0.0, below=1.0),
+        default=DEFAULT_DELTA,
+        help="DP-SGD: the delta epsilon is reported at; must be below 1/(training examples)",
     )
 
 
@@ -136,6 +164,7 @@ def add_step_parsers(subparsers: Any) -> None:
     p.add_argument("--adversarial", choices=("none", "pgd", "fgsm_rs"), default="none")
     p.add_argument("--adv-epsilon", type=finite_float, default=0.2)
     p.add_argument("--adv-steps", type=int_at_least(1), default=10)
+    _add_dp_arguments(p)
 
     p = _parser(
         subparsers,
@@ -288,8 +317,16 @@ def _run_train(args: argparse.Namespace) -> int:
         adversarial=args.adversarial,
         adv_epsilon=args.adv_epsilon,
         adv_steps=args.adv_steps,
+        dp_noise_multiplier=args.dp_noise_multiplier,
+        dp_l2_norm_clip=args.dp_l2_norm_clip,
+        dp_delta=args.dp_delta,
     )
-    print(f"mlsecops train: accuracy {result.accuracy:.4f}; model in '{args.model_out}'")
+    privacy = (
+        ""
+        if result.dp_epsilon is None
+        else f"; DP-SGD epsilon {result.dp_epsilon:.4g} at delta {result.dp_delta:g}"
+    )
+    print(f"mlsecops train: accuracy {result.accuracy:.4f}{privacy}; model in '{args.model_out}'")
     return EXIT_OK
 
 

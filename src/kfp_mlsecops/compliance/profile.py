@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._io import is_number
 from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = ["BUILTIN_PROFILES", "Control", "Profile", "load_profile"]
@@ -31,8 +32,9 @@ _CONTROL_KEYS = {
     "description",
     "check",
     "gate_controls",
+    "parameters",
 }
-_REQUIRED = _CONTROL_KEYS - {"gate_controls"}
+_REQUIRED = _CONTROL_KEYS - {"gate_controls", "parameters"}
 _PROFILE_KEYS = {"name", "title", "version", "extends", "controls", "skip_controls"}
 _MAX_DEPTH = 5
 
@@ -49,6 +51,18 @@ class Control:
     description: str
     check: str
     gate_controls: tuple[str, ...] = ()
+    #: Numbers the check reads (e.g. a threshold), as sorted ``(name, value)`` pairs.
+    parameters: tuple[tuple[str, float], ...] = ()
+
+    def parameter(self, name: str) -> float:
+        """Return the parameter ``name``; InvalidInputError naming the fix when it is absent."""
+        for key, value in self.parameters:
+            if key == name:
+                return value
+        raise InvalidInputError(
+            f"control {self.id}: parameter {name!r} is not set; add 'parameters: {{{name}: ...}}' "
+            "to the profile"
+        )
 
 
 @dataclass(frozen=True)
@@ -164,6 +178,15 @@ def _control(item: object, known: dict[str, Control], where: str) -> Control:
             if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                 raise InvalidInputError(f"{where}: '{key}' must be a list of strings")
             fields[key] = tuple(values)
+    if "parameters" in item:
+        values = item["parameters"]
+        if not isinstance(values, dict) or not all(
+            isinstance(k, str) and is_number(v) for k, v in values.items()
+        ):
+            raise InvalidInputError(f"{where}: 'parameters' must map names to finite numbers")
+        merged = dict(inherited.parameters if inherited is not None else ())
+        merged.update({k: float(v) for k, v in values.items()})
+        fields["parameters"] = tuple(sorted(merged.items()))
     unknown_gate = sorted(set(fields.get("gate_controls", ())) - set(C.REQUIRED_CONTROLS))
     if unknown_gate:
         raise InvalidInputError(

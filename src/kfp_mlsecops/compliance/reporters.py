@@ -94,6 +94,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                 "description": c.control.description,
                 "check": c.control.check,
                 "gate_controls": list(c.control.gate_controls),
+                "parameters": dict(c.control.parameters),
                 "status": c.status,
                 "check_status": c.outcome.status,
                 "detail": c.outcome.detail,

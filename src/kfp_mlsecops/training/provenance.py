@@ -37,13 +37,16 @@ def build_provenance(
     metrics: dict[str, float],
     split_sha256: dict[str, str],
     samples: dict[str, int],
+    differential_privacy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the provenance dict (schema ``constants.PROVENANCE_SCHEMA``).
 
     ``adversarial_training`` is ``{"method": "none"}`` for standard training, else the attack
     settings the model was trained against (see ``AdversarialSettings.to_provenance``).
+    ``differential_privacy`` (DP-SGD's guarantee, ``DPAccount.to_provenance``) is written only
+    for a model trained with DP-SGD, so plain provenance is unchanged.
     """
-    return {
+    record = {
         "schema": C.PROVENANCE_SCHEMA,
         C.PROVENANCE_DATA_DIGEST: data_digest,
         "splits_sha256": dict(split_sha256),
@@ -58,6 +61,9 @@ def build_provenance(
         "libraries": library_versions(),
         "serving": serving_record(C.SERVING_OUTPUT_NAME),
     }
+    if differential_privacy is not None:
+        record[C.PROVENANCE_DIFFERENTIAL_PRIVACY] = dict(differential_privacy)
+    return record
 
 
 def serving_record(output: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from kfp_mlsecops.servable.export import export_savedmodel
 from kfp_mlsecops.servable.folder import write_model_folder
 from kfp_mlsecops.training._architecture import LOGITS_LAYER, architecture_for, build_model
 from kfp_mlsecops.training.adversarial import check_adversarial, fit_adversarial
+from kfp_mlsecops.training.dp_sgd import DEFAULT_DELTA, account_dp_sgd, check_dp, fit_dp_sgd
 from kfp_mlsecops.training.provenance import build_provenance
 from kfp_mlsecops.training.reference_stats import compute_reference_stats, write_reference_stats
 from kfp_mlsecops.training.squeezing import MIN_CALIBRATION_SAMPLES, calibrate_squeezing
@@ -40,6 +42,9 @@ class TrainResult:
     confusion_matrix: list[list[int]]
     labels: list[str]
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: DP-SGD's guarantee (None when trained without DP-SGD).
+    dp_epsilon: float | None = None
+    dp_delta: float | None = None
 
 
 def train_model(
@@ -56,6 +61,10 @@ def train_model(
     adv_epsilon: float = 0.2,
     adv_steps: int = 10,
     adv_step_size: float | None = None,
+    dp_noise_multiplier: float = 0.0,
+    dp_l2_norm_clip: float = 1.0,
+    dp_delta: float = DEFAULT_DELTA,
+    unsafe_dp_seed: int | None = None,
 ) -> TrainResult:
     """Train a CNN (image splits) or MLP (tabular splits) and write ``model_dir``.
 
@@ -65,6 +74,16 @@ def train_model(
     after a random start; Wong et al. 2020). ``adv_epsilon`` is the L-inf budget in input units (the
     split's range, e.g. 0.2 for [0, 1]); the adversarial settings are recorded in the provenance
     under ``adversarial_training``, and ``train_loss`` is then the loss on attacked batches.
+
+    ``dp_noise_multiplier`` > 0 trains with DP-SGD (:mod:`.dp_sgd`: Poisson batches of expected
+    size ``batch_size``, each example's gradient clipped to L2 norm ``dp_l2_norm_clip``, Gaussian
+    noise of std ``dp_noise_multiplier * dp_l2_norm_clip``); the ``(epsilon, dp_delta)``
+    guarantee from ``dp-accounting``'s RDP accountant is returned (``dp_epsilon``, ``dp_delta``)
+    and recorded in the provenance under ``differential_privacy``. ``dp_delta`` must be below
+    ``1 / n``. DP-SGD and adversarial training are not combined. With 0 (the default) training
+    and provenance are exactly the plain ones. DP-SGD's sampling and noise come from the operating
+    system; ``unsafe_dp_seed`` fixes them (reproducible tests only: whoever knows the seed can
+    replay the noise, so it warns and the provenance says ``secret_randomness: false``).
 
     ``model_dir`` receives the servable layout (:mod:`kfp_mlsecops.servable`): ``1/`` (the TF
     SavedModel KServe serves and every later step loads), ``provenance.json`` and
@@ -85,9 +104,37 @@ def train_model(
         step_size=adv_step_size,
     )
     check_attack()  # before reading any file; the range check needs the split
+    dp = check_dp(
+        noise_multiplier=dp_noise_multiplier, l2_norm_clip=dp_l2_norm_clip, delta=dp_delta
+    )
+    if dp.enabled and adversarial != "none":
+        raise InvalidInputError(
+            f"dp_noise_multiplier={dp_noise_multiplier!r} with adversarial={adversarial!r}: "
+            "DP-SGD and adversarial training are not combined; pick one"
+        )
     train, test = load_split(train_path), load_split(test_path)
     _check_splits(train, test, train_path=train_path, test_path=test_path)
     settings = check_attack(lower=train.lower, upper=train.upper)
+    if unsafe_dp_seed is not None and (
+        isinstance(unsafe_dp_seed, bool)
+        or not isinstance(unsafe_dp_seed, (int, np.integer))
+        or not 0 <= unsafe_dp_seed < 2**62
+    ):
+        raise InvalidInputError(
+            f"unsafe_dp_seed={unsafe_dp_seed!r}: must be an integer in [0, 2**62)"
+        )
+    if unsafe_dp_seed is not None and dp.enabled:
+        warnings.warn(
+            f"unsafe_dp_seed={unsafe_dp_seed}: DP-SGD sampling and noise are not secret; "
+            "the privacy guarantee assumes they are (use only in tests)",
+            UserWarning,
+            stacklevel=2,
+        )
+    dp_account = (
+        account_dp_sgd(dp, n_examples=len(train.y), batch_size=batch_size, epochs=epochs)
+        if dp.enabled
+        else None
+    )
 
     import keras
 
@@ -96,7 +143,19 @@ def train_model(
         model = build_model(
             x_train=train.x, n_classes=train.n_classes, lower=train.lower, upper=train.upper
         )
-        if settings.enabled:
+        if dp.enabled:
+            losses = fit_dp_sgd(
+                model,
+                train.x,
+                train.y,
+                settings=dp,
+                logits_layer=LOGITS_LAYER,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                secret_seed=unsafe_dp_seed,
+            )
+        elif settings.enabled:
             losses = fit_adversarial(
                 model,
                 train.x,
@@ -160,6 +219,11 @@ def train_model(
         metrics={"accuracy": accuracy, "loss": loss, "train_loss": losses[-1]},
         split_sha256={"train": sha256_file(train_path), "test": sha256_file(test_path)},
         samples={"train": len(train.y), "test": len(test.y)},
+        differential_privacy=(
+            None
+            if dp_account is None
+            else {**dp_account.to_provenance(), "secret_randomness": unsafe_dp_seed is None}
+        ),
     )
     _write_model_dir(
         model,
@@ -174,6 +238,8 @@ def train_model(
         confusion_matrix=matrix,
         labels=[str(i) for i in range(test.n_classes)],
         provenance=provenance,
+        dp_epsilon=None if dp_account is None else dp_account.epsilon,
+        dp_delta=None if dp_account is None else dp_account.delta,
     )
 
 

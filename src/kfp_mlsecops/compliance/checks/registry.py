@@ -20,7 +20,17 @@ _FAMILIES: LazyRegistry[CheckFamily] = LazyRegistry(
     "FAMILY",
     {
         name: f"{_PACKAGE}.{name}"
-        for name in ("data", "signing", "attestation", "gate", "deploy", "provenance", "threat")
+        for name in (
+            "data",
+            "signing",
+            "attestation",
+            "gate",
+            "deploy",
+            "provenance",
+            "threat",
+            "privacy",
+            "poisoning",
+        )
     },
 )
 

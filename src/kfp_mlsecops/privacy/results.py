@@ -1,0 +1,354 @@
+"""The membership-inference results document (``constants.MEMBERSHIP_SCHEMA``): reader and writer.
+
+``mlsecops privacy`` (and ``mlsecops run``) write it through :meth:`MembershipResults.write`; the
+compliance check reads it with :meth:`MembershipResults.read`. Layout::
+
+    {"schema": "kfp-mlsecops/membership-inference/v1", "seed": 0, "score": "cross_entropy",
+     "model_output": "softmax-stripped",
+     "members": {"used": 360, "available": 1437}, "non_members": {"used": 360, "available": 360},
+     "advantage": 0.07, "chance_advantage": 0.113,
+     "attacks": [{"attack": "loss", "advantage": 0.07, "threshold": 0.01, "auc": 0.53,
+                  "low_fpr": [{"fpr": 0.01, "max_false_positives": 3, "supported": true,
+                               "tpr": 0.02, "true_positives": 7},
+                              {"fpr": 0.001, "max_false_positives": 0, "supported": false,
+                               "tpr": null, "true_positives": null}]},
+                 {"attack": "class_calibrated_loss", ...}],
+     "train_data_digest": "sha256:...", "test_data_digest": "sha256:...",
+     "model_digest": "sha256:..."}          # model_digest only for a model folder
+
+Reading is strict: no NaN/Infinity, no duplicate, missing or unknown keys, numbers never bools
+or strings, rates in [0, 1], equal member and non-member counts, every attack of
+:data:`~kfp_mlsecops.privacy.membership.ATTACKS` once and in order, and the derived figures
+(``advantage`` the maximum over the attacks, ``chance_advantage``, each ``max_false_positives``,
+``supported`` and ``tpr``) exactly what the counts give. Every failure raises InvalidInputError
+naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kfp_mlsecops import constants as C
+from kfp_mlsecops._io import is_number, strict_json, write_json_atomic
+from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops.privacy.membership import (
+    ATTACKS,
+    LOW_FPRS,
+    AttackMetrics,
+    LowFprPoint,
+    MembershipFigures,
+    chance_advantage,
+)
+
+__all__ = ["SCORE", "MembershipResults"]
+
+#: The per-sample score every attack starts from.
+SCORE = "cross_entropy"
+_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+_MAX_SEED = 2**31
+_EPS = 1e-9
+_KEYS = {
+    C.SCHEMA,
+    "seed",
+    "score",
+    "model_output",
+    "members",
+    "non_members",
+    "advantage",
+    "chance_advantage",
+    "attacks",
+    "train_data_digest",
+    "test_data_digest",
+}
+_OPTIONAL = {C.MODEL_DIGEST}
+_ATTACK_KEYS = {"attack", "advantage", "threshold", "auc", "low_fpr"}
+_POINT_KEYS = {"fpr", "max_false_positives", "supported", "tpr", "true_positives"}
+
+
+@dataclass(frozen=True)
+class MembershipResults:
+    """The figures of a membership-inference test and what they were computed on.
+
+    Args:
+        figures: the attacks' figures and the balanced sample sizes and seed.
+        model_output: how the loss was computed (``TFModel.output_kind``).
+        train_data_digest: ``data.split_digest`` of the member (training) split.
+        test_data_digest: ``data.split_digest`` of the non-member (test) split.
+        model_digest: the model folder's digest as signing computes it (None for a file).
+
+    """
+
+    figures: MembershipFigures
+    model_output: str
+    train_data_digest: str
+    test_data_digest: str
+    model_digest: str | None = None
+
+    @property
+    def advantage(self) -> float:
+        """The highest membership advantage over the attacks."""
+        return self.figures.advantage
+
+    @property
+    def worst_attack(self) -> AttackMetrics:
+        """The attack with the highest advantage (the first one on ties)."""
+        return max(self.figures.attacks, key=lambda a: a.advantage)
+
+    def leaks(self, limit: float, advantage: float | None = None) -> bool:
+        """Whether ``advantage`` (default: the worst attack's) shows a leak beyond ``limit``.
+
+        Above ``limit`` is not enough: the advantage is maximised over thresholds on the same
+        samples, so a leak-free model reaches the chance level (exceeded with probability 1% at
+        this size); a value at most that level is noise, not evidence.
+        """
+        value = self.advantage if advantage is None else advantage
+        return value > limit and value > self.figures.chance_advantage
+
+    def summary(self) -> str:
+        """Return one line: advantage, AUC, TPR at low FPR (with its support), sizes and seed."""
+        worst = self.worst_attack
+        points = []
+        for p in worst.low_fpr:
+            if p.supported:
+                points.append(
+                    f"TPR {p.tpr:.3f} at FPR<={p.fpr:g} ({p.max_false_positives} of "
+                    f"{self.figures.n_non_members} non-members may be false positives)"
+                )
+            else:
+                points.append(
+                    f"TPR at FPR<={p.fpr:g} unsupported (needs >= {math.ceil(1 / p.fpr - _EPS)} "
+                    f"non-members, have {self.figures.n_non_members})"
+                )
+        return (
+            f"membership advantage {self.advantage:.4f} ({worst.attack}; chance level "
+            f"{self.figures.chance_advantage:.4f}), AUC {worst.auc:.4f}, {'; '.join(points)}; "
+            f"{self.figures.n_members} members vs {self.figures.n_non_members} non-members, "
+            f"seed {self.figures.seed}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON document (``constants.MEMBERSHIP_SCHEMA``)."""
+        f = self.figures
+        doc: dict[str, Any] = {
+            C.SCHEMA: C.MEMBERSHIP_SCHEMA,
+            "seed": f.seed,
+            "score": SCORE,
+            "model_output": self.model_output,
+            "members": {"used": f.n_members, "available": f.available_members},
+            "non_members": {"used": f.n_non_members, "available": f.available_non_members},
+            "advantage": f.advantage,
+            "chance_advantage": f.chance_advantage,
+            "attacks": [
+                {
+                    "attack": a.attack,
+                    "advantage": a.advantage,
+                    "threshold": a.threshold,
+                    "auc": a.auc,
+                    "low_fpr": [
+                        {
+                            "fpr": p.fpr,
+                            "max_false_positives": p.max_false_positives,
+                            "supported": p.supported,
+                            "tpr": p.tpr,
+                            "true_positives": p.true_positives,
+                        }
+                        for p in a.low_fpr
+                    ],
+                }
+                for a in f.attacks
+            ],
+            "train_data_digest": self.train_data_digest,
+            "test_data_digest": self.test_data_digest,
+        }
+        if self.model_digest is not None:
+            doc[C.MODEL_DIGEST] = self.model_digest
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: object) -> MembershipResults:
+        """Return the results in ``doc``; InvalidInputError (naming the field) unless valid."""
+        try:
+            return _parse(doc)
+        except ValueError as e:
+            raise InvalidInputError(f"privacy results: {e}; rerun 'mlsecops privacy'") from e
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> MembershipResults:
+        """Read and strictly validate a results file; InvalidInputError when unusable."""
+        where = f"privacy results '{path}'"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError as e:
+            raise InvalidInputError(f"{where} do not exist; run 'mlsecops privacy' first") from e
+        except (OSError, UnicodeDecodeError) as e:
+            raise InvalidInputError(f"{where} are unreadable ({type(e).__name__})") from e
+        try:
+            return _parse(strict_json(text))
+        except ValueError as e:
+            raise InvalidInputError(f"{where}: {e}; rerun 'mlsecops privacy'") from e
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Check the document reads back, then write it atomically (sorted, indented JSON)."""
+        doc = self.to_dict()
+        MembershipResults.from_dict(doc)  # never write what the reader would refuse
+        return write_json_atomic(path, doc)
+
+
+# --- strict parsing ------------------------------------------------------------------------------
+
+
+def _object(value: object, what: str, keys: set[str], optional: set[str] | None = None) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    missing = sorted(keys - set(value))
+    if missing:
+        raise ValueError(f"{what} lacks {', '.join(repr(k) for k in missing)}")
+    unknown = sorted(set(value) - keys - (optional or set()))
+    if unknown:
+        raise ValueError(f"{what} has unknown key(s) {', '.join(repr(k) for k in unknown)}")
+    return value
+
+
+def _number(value: object, what: str) -> float:
+    if not is_number(value):
+        raise ValueError(f"{what}={value!r} must be a finite number (not a string or bool)")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _rate(value: object, what: str) -> float:
+    number = _number(value, what)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{what}={value!r} must be in [0, 1]")
+    return number
+
+
+def _integer(value: object, what: str, low: int, below: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{what}={value!r} must be an integer >= {low}")
+    if below is not None and value >= below:
+        raise ValueError(f"{what}={value!r} must be below {below}")
+    return value
+
+
+def _digest(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _DIGEST_RE.fullmatch(value):
+        raise ValueError(f"{what}={value!r} is not 'sha256:<64 hex>'")
+    return value
+
+
+def _same(value: float, want: float, what: str) -> None:
+    if not math.isclose(value, want, rel_tol=0.0, abs_tol=_EPS):
+        raise ValueError(f"{what}={value!r} but the document's counts give {want!r}")
+
+
+def _parse(doc: object) -> MembershipResults:
+    if isinstance(doc, dict) and doc.get(C.SCHEMA) != C.MEMBERSHIP_SCHEMA:
+        raise ValueError(f"schema is {doc.get(C.SCHEMA)!r}, expected {C.MEMBERSHIP_SCHEMA!r}")
+    obj = _object(doc, "the document", _KEYS, _OPTIONAL)
+    seed = _integer(obj["seed"], "seed", 0, _MAX_SEED)
+    if obj["score"] != SCORE:
+        raise ValueError(f"score={obj['score']!r}, expected {SCORE!r}")
+    model_output = obj["model_output"]
+    if not isinstance(model_output, str) or not model_output:
+        raise ValueError(f"model_output={model_output!r} must be a non-empty string")
+    sizes = {}
+    for key in ("members", "non_members"):
+        raw = _object(obj[key], key, {"used", "available"})
+        used = _integer(raw["used"], f"{key}.used", 1)
+        available = _integer(raw["available"], f"{key}.available", used)
+        sizes[key] = (used, available)
+    n = sizes["members"][0]
+    if sizes["non_members"][0] != n:
+        raise ValueError(
+            f"members.used={n} but non_members.used={sizes['non_members'][0]}; the sets must "
+            "be balanced"
+        )
+    if min(sizes["members"][1], sizes["non_members"][1]) != n:
+        raise ValueError(f"members.used={n} must be the smaller set's size (nothing left out)")
+    attacks = _attacks(obj["attacks"], n)
+    figures = MembershipFigures(
+        seed=seed,
+        n_members=n,
+        n_non_members=n,
+        available_members=sizes["members"][1],
+        available_non_members=sizes["non_members"][1],
+        attacks=attacks,
+    )
+    _same(_rate(obj["advantage"], "advantage"), figures.advantage, "advantage")
+    _same(
+        _number(obj["chance_advantage"], "chance_advantage"),
+        chance_advantage(n),
+        "chance_advantage",
+    )
+    return MembershipResults(
+        figures=figures,
+        model_output=model_output,
+        train_data_digest=_digest(obj["train_data_digest"], "train_data_digest"),
+        test_data_digest=_digest(obj["test_data_digest"], "test_data_digest"),
+        model_digest=(
+            _digest(obj[C.MODEL_DIGEST], C.MODEL_DIGEST) if C.MODEL_DIGEST in obj else None
+        ),
+    )
+
+
+def _attacks(items: object, n: int) -> tuple[AttackMetrics, ...]:
+    if not isinstance(items, list):
+        raise ValueError("attacks must be a list")
+    names = [item.get("attack") if isinstance(item, dict) else None for item in items]
+    if names != list(ATTACKS):
+        raise ValueError(f"attacks must be {list(ATTACKS)} in this order, got {names}")
+    out = []
+    for index, item in enumerate(items):
+        where = f"attacks[{index}]"
+        raw = _object(item, where, _ATTACK_KEYS)
+        threshold = raw["threshold"]
+        out.append(
+            AttackMetrics(
+                attack=raw["attack"],
+                advantage=_rate(raw["advantage"], f"{where}.advantage"),
+                threshold=None if threshold is None else _number(threshold, f"{where}.threshold"),
+                auc=_rate(raw["auc"], f"{where}.auc"),
+                low_fpr=_points(raw["low_fpr"], n, f"{where}.low_fpr"),
+            )
+        )
+    return tuple(out)
+
+
+def _points(items: object, n: int, where: str) -> tuple[LowFprPoint, ...]:
+    if not isinstance(items, list) or len(items) != len(LOW_FPRS):
+        raise ValueError(f"{where} must list one entry per FPR {list(LOW_FPRS)}")
+    points = []
+    for index, (item, fpr) in enumerate(zip(items, LOW_FPRS, strict=True)):
+        what = f"{where}[{index}]"
+        raw = _object(item, what, _POINT_KEYS)
+        if _rate(raw["fpr"], f"{what}.fpr") != fpr:
+            raise ValueError(f"{what}.fpr={raw['fpr']!r}, expected {fpr!r}")
+        allowed = _integer(raw["max_false_positives"], f"{what}.max_false_positives", 0)
+        if allowed != math.floor(fpr * n + _EPS):
+            raise ValueError(
+                f"{what}.max_false_positives={allowed} but floor({fpr:g} * {n}) non-members is "
+                f"{math.floor(fpr * n + _EPS)}"
+            )
+        supported = raw["supported"]
+        if supported is not (allowed >= 1):
+            raise ValueError(
+                f"{what}.supported={supported!r} but {allowed} false positive(s) are allowed "
+                "(supported means at least 1)"
+            )
+        if not supported:
+            if raw["tpr"] is not None or raw["true_positives"] is not None:
+                raise ValueError(
+                    f"{what}: an unsupported rate must have tpr and true_positives null"
+                )
+            points.append(LowFprPoint(fpr, allowed, False, None, None))
+            continue
+        hits = _integer(raw["true_positives"], f"{what}.true_positives", 0, n + 1)
+        tpr = _rate(raw["tpr"], f"{what}.tpr")
+        _same(tpr, hits / n, f"{what}.tpr")
+        points.append(LowFprPoint(fpr, allowed, True, tpr, hits))
+    return tuple(points)
