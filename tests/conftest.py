@@ -45,3 +45,18 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
 def fresh_release(release: Release, tmp_path: Path) -> Release:
     """A private copy of the approved release chain, free to tamper with."""
     return release.copy(tmp_path / "release")
+
+
+_GENUINE_PRINT = print
+
+
+@pytest.fixture(autouse=True)
+def _print_is_not_left_patched():
+    """kfp.local indents task output by swapping ``builtins.print``; it must be restored."""
+    import builtins
+
+    yield
+    if builtins.print is not _GENUINE_PRINT:
+        leaked = builtins.print
+        builtins.print = _GENUINE_PRINT
+        pytest.fail(f"builtins.print left replaced by {leaked!r} after this test")

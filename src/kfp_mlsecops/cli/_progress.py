@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import sys
 import time
@@ -19,6 +20,9 @@ class TaskProgress:
     """Context manager: while active, ``sys.stdout`` goes to ``log`` and progress to ``console``.
 
     Records per-task status and the last error line our code raised, for the run summary.
+    ``builtins.print`` is put back on exit: kfp.local swaps it per task to indent task output,
+    and ParallelFor iterations (attack shards) running in threads can restore each other's swap,
+    leaving every later ``print`` of the process indented.
     """
 
     def __init__(self, log: IO[str], console: TextIO, *, total: int, verbose: bool = False):
@@ -75,6 +79,7 @@ class TaskProgress:
 
     def __enter__(self) -> TaskProgress:
         self._saved = sys.stdout
+        self._saved_print = builtins.print
         sys.stdout = self
         return self
 
@@ -87,6 +92,7 @@ class TaskProgress:
         if self._buffer:
             self._scan(_ANSI.sub("", self._buffer))
         sys.stdout = self._saved
+        builtins.print = self._saved_print
         self._log.flush()
 
 
