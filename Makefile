@@ -102,7 +102,8 @@ audit-deps: venv ## audit constraints.txt for known vulnerabilities (pip-audit; 
 	@$(BIN)/python supply-chain/audit.py --service $(AUDIT_SERVICE) --output-dir $(SUPPLY_CHAIN_DIR)
 
 # The offline kind cluster with KServe (tests/infra/kind/README.md). Cold, everything is built from
-# Go modules and Debian packages (~35-60 min on 2 cores); cached, kind-up takes a few minutes.
+# Go modules and Debian packages (kind-up measured cold here: 15 min on 2 cores with the images
+# already built); cached, kind-up takes about 2-3 minutes.
 # MLSECOPS_KIND_SOURCE=public uses kind's public node image and KServe's release manifests instead.
 kind-up: venv ## create the kind cluster with KServe (RawDeployment) and load our images
 	@tests/infra/kind/kind-up.sh

@@ -254,3 +254,9 @@ PRIVACY_RESULTS_FILE = "privacy.json"
 POISONING_SCHEMA = "kfp-mlsecops/poisoning-scan/v1"
 #: Where ``mlsecops run`` writes it in the run folder and where ``mlsecops check`` looks for it.
 POISONING_RESULTS_FILE = "poisoning.json"
+
+# --- saliency sanity check (kfp_mlsecops.explanations, mlsecops explanations) --------------------
+#: The saliency sanity-check document; its reader/writer is ``kfp_mlsecops.explanations.results``.
+EXPLANATIONS_SCHEMA = "kfp-mlsecops/saliency-sanity/v1"
+#: Where ``mlsecops run`` writes it in the run folder and where ``mlsecops check`` looks for it.
+EXPLANATIONS_RESULTS_FILE = "explanations.json"

@@ -45,7 +45,7 @@ def _error(tmp_path: Path, text: str) -> str:
 
 def test_the_builtin_profile_covers_every_gate_control_and_names_real_checks():
     profile = load_profile("mlsvs")
-    assert profile.name == "mlsvs" and len({c.id for c in profile.controls}) == 13
+    assert profile.name == "mlsvs" and len({c.id for c in profile.controls}) == 14
     named = {g for c in profile.controls for g in c.gate_controls}
     assert named <= set(C.REQUIRED_CONTROLS)
     assert {c.check for c in profile.controls} <= set(check_names())

@@ -2,8 +2,9 @@
 
 Wired into ``mlsecops`` by :mod:`kfp_mlsecops.cli.main` through :func:`add_check_parser` and
 :func:`run_check`. Exit codes: 0 no control failed (not-run and waived controls do not fail);
-3 a failed control has impact >= 0.7; 4 only lower-impact controls failed; 1 unusable input
-(profile, waivers, run folder); 2 bad arguments.
+3 a failed control has impact >= 0.7; 4 only lower-impact controls failed (impact 0.0 controls
+are informational: reported, never counted); 1 unusable input (profile, waivers, run folder); 2
+bad arguments.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
         "the evidence of a local run ('mlsecops run --output-dir D' writes D/run-*) and report "
         "it. Cluster namespaces are not checked. Exit 0 when no control failed (not-run and "
         "waived ones do not fail), 3 when a failed control has impact >= 0.7, 4 when only "
-        "lower-impact controls failed, 1 on unusable input, 2 on bad arguments.",
+        "lower-impact controls failed (impact 0.0 controls are informational: reported, never "
+        "counted), 1 on unusable input, 2 on bad arguments.",
     )
     parser.add_argument("--run", type=Path, required=True, metavar="DIR", help="a run-* folder")
     parser.add_argument(

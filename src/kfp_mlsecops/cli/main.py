@@ -17,6 +17,7 @@ from kfp_mlsecops.cli._args import (
 )
 from kfp_mlsecops.cli.audit_commands import add_audit_parser, run_audit
 from kfp_mlsecops.cli.check_command import add_check_parser, run_check
+from kfp_mlsecops.cli.explanations_command import add_explanations_parser, run_explanations
 from kfp_mlsecops.cli.poisoning_command import add_poisoning_parser, run_poisoning
 from kfp_mlsecops.cli.privacy_command import add_privacy_parser, run_privacy
 from kfp_mlsecops.cli.serve_command import add_serve_parser, run_serve
@@ -569,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_parser(sub)
     add_privacy_parser(sub)
     add_poisoning_parser(sub)
+    add_explanations_parser(sub)
     return parser
 
 
@@ -734,6 +736,7 @@ _COMMANDS = {
     "check": run_check,
     "privacy": run_privacy,
     "poisoning": run_poisoning,
+    "explanations": run_explanations,
     **STEP_COMMANDS,
 }
 

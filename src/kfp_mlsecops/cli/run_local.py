@@ -231,6 +231,11 @@ def run_pipeline_locally(
             poisoning = _poisoning_step(task_root, run_dir / C.POISONING_RESULTS_FILE, console)
             if poisoning is not None:
                 result.reports["poisoning scan"] = poisoning
+            explanations = _explanations_step(
+                task_root, run_dir / C.EXPLANATIONS_RESULTS_FILE, console
+            )
+            if explanations is not None:
+                result.reports["saliency sanity check"] = explanations
     return result
 
 
@@ -282,6 +287,30 @@ def _poisoning_step(task_root: Path, out: Path, console: TextIO) -> Path | None:
         console.write(f"      poisoning scan: error: {' '.join(str(e).split())}\n")
         return None
     console.write(f"      poisoning scan: {results.summary()}\n")
+    return out
+
+
+def _explanations_step(task_root: Path, out: Path, console: TextIO) -> Path | None:
+    """Run the saliency sanity check on the trained model and the test split; write ``out``.
+
+    An extra step after the pipeline, like the poisoning scan: it never changes the run's
+    outcome (a failed check is reported; ``mlsecops check`` reports its informational control);
+    when it fails to run, no file is written and the control fails for missing evidence.
+    """
+    from kfp_mlsecops.errors import MLSecOpsError
+    from kfp_mlsecops.explanations import run_explanations_check
+
+    console.write("[extra] saliency sanity check ...\n")
+    try:
+        results = run_explanations_check(
+            model_path=task_root / "train" / "model",
+            test_path=task_root / "validate-data" / "test_data",
+            out_path=out,
+        )
+    except MLSecOpsError as e:
+        console.write(f"      saliency sanity check: error: {' '.join(str(e).split())}\n")
+        return None
+    console.write(f"      saliency sanity check: {results.summary()}\n")
     return out
 
 

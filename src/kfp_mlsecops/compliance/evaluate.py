@@ -3,7 +3,9 @@
 Statuses: ``passed``; ``failed``; ``not_run`` (an input was not given, e.g. ``--public-key``:
 reported and skipped, never counted as passed); ``waived`` (a valid waiver covers the control,
 whatever it found). Exit code: 0 when no control failed; 3 when a failed control has impact >=
-``CRITICAL_IMPACT`` (0.7); 4 when only lower-impact controls failed.
+``CRITICAL_IMPACT`` (0.7); 4 when only lower-impact controls failed. A control with impact 0.0 is
+informational (as in InSpec): its failure is reported but never changes the exit code; a profile
+that extends it gates it by raising the impact.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = [
     "CRITICAL_IMPACT",
+    "INFORMATIONAL_IMPACT",
     "EXIT_CRITICAL",
     "EXIT_FAILED",
     "EXIT_OK",
@@ -39,6 +42,8 @@ __all__ = [
 WAIVED = "waived"
 #: A failed control at or above this impact is critical (exit 3).
 CRITICAL_IMPACT = 0.7
+#: A control with this impact is informational: a failure is reported, the exit code ignores it.
+INFORMATIONAL_IMPACT = 0.0
 EXIT_OK = 0
 EXIT_CRITICAL = 3
 EXIT_FAILED = 4
@@ -81,8 +86,15 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0 no failure; 3 a failed control with impact >= 0.7; 4 only lower-impact failures."""
-        failed = [c.control.impact for c in self.controls if c.status == FAILED]
+        """0 no failure; 3 a failed control with impact >= 0.7; 4 only lower-impact failures.
+
+        Failed informational controls (impact 0.0) do not count.
+        """
+        failed = [
+            c.control.impact
+            for c in self.controls
+            if c.status == FAILED and c.control.impact > INFORMATIONAL_IMPACT
+        ]
         if not failed:
             return EXIT_OK
         return EXIT_CRITICAL if max(failed) >= CRITICAL_IMPACT else EXIT_FAILED

@@ -16,6 +16,7 @@ from kfp_mlsecops._io import markdown_table, write_text_atomic
 from kfp_mlsecops.compliance.checks.base import FAILED, NOT_RUN, PASSED
 from kfp_mlsecops.compliance.evaluate import (
     CRITICAL_IMPACT,
+    INFORMATIONAL_IMPACT,
     WAIVED,
     ControlReport,
     Report,
@@ -145,7 +146,13 @@ def render_junit(report: Report) -> str:
             suite, "testcase", name=c.control.id, classname=report.profile.name, time="0"
         )
         if c.status == FAILED:
-            severity = "critical" if c.control.impact >= CRITICAL_IMPACT else "minor"
+            severity = (
+                "critical"
+                if c.control.impact >= CRITICAL_IMPACT
+                else "minor"
+                if c.control.impact > INFORMATIONAL_IMPACT
+                else "informational (does not change the exit code)"
+            )
             failure = ET.SubElement(
                 case, "failure", message=_detail(c), type=f"impact {c.control.impact:g}"
             )

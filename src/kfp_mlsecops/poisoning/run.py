@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from kfp_mlsecops import constants as C
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.poisoning.results import PoisoningResults
 from kfp_mlsecops.poisoning.spectral import ScanParameters, spectral_scan
+from kfp_mlsecops.signing import saved_model_digest
 
 __all__ = ["penultimate_features", "run_poisoning_scan"]
 
@@ -121,17 +121,8 @@ def run_poisoning_scan(
         classes=spectral_scan(features, train.y, train.x, parameters=parameters),
         parameters=parameters or ScanParameters(),
         train_data_digest=split_digest(train),
-        model_digest=_model_digest(Path(model_path)),
+        model_digest=saved_model_digest(Path(model_path)),
     )
     if out_path is not None:
         results.write(out_path)
     return results
-
-
-def _model_digest(path: Path) -> str | None:
-    """Return the model folder's digest as signing hashes it (a check binds the results to it)."""
-    if not (path / C.SAVEDMODEL_VERSION_DIR).is_dir():
-        return None
-    from kfp_mlsecops.signing import model_digest
-
-    return model_digest(path)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kfp_mlsecops import constants as C
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.privacy.membership import cross_entropy, membership_figures
 from kfp_mlsecops.privacy.results import MembershipResults
+from kfp_mlsecops.signing import saved_model_digest
 
 __all__ = ["run_membership_test"]
 
@@ -71,17 +71,8 @@ def run_membership_test(
         model_output=model.output_kind,
         train_data_digest=split_digest(train),
         test_data_digest=split_digest(test),
-        model_digest=_model_digest(Path(model_path)),
+        model_digest=saved_model_digest(Path(model_path)),
     )
     if out_path is not None:
         results.write(out_path)
     return results
-
-
-def _model_digest(path: Path) -> str | None:
-    """Return the model folder's digest as signing hashes it (a check binds the results to it)."""
-    if not (path / C.SAVEDMODEL_VERSION_DIR).is_dir():
-        return None
-    from kfp_mlsecops.signing import model_digest
-
-    return model_digest(path)

@@ -27,7 +27,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kfp_mlsecops.signing._contract import model_digest
+    from kfp_mlsecops.signing._contract import model_digest, saved_model_digest
     from kfp_mlsecops.signing.keys import generate_key_pair
     from kfp_mlsecops.signing.sign import SigningConfig, sign_model
     from kfp_mlsecops.signing.verify import VerificationConfig, resolve_verification, verify_model
@@ -38,6 +38,7 @@ __all__ = [
     "generate_key_pair",
     "model_digest",
     "resolve_verification",
+    "saved_model_digest",
     "sign_model",
     "verify_model",
 ]
@@ -48,6 +49,7 @@ _HOME = {
     "generate_key_pair": "keys",
     "model_digest": "_contract",
     "resolve_verification": "verify",
+    "saved_model_digest": "_contract",
     "sign_model": "sign",
     "verify_model": "verify",
 }

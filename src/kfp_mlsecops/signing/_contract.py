@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Final, Union
 
 from kfp_mlsecops._io import one_line
-from kfp_mlsecops.constants import MODEL_DIGEST_PREFIX
+from kfp_mlsecops.constants import MODEL_DIGEST_PREFIX, SAVEDMODEL_VERSION_DIR
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
 
 if TYPE_CHECKING:
@@ -190,6 +190,17 @@ def digest_of(resources: Iterable[Resource]) -> str:
     for triple in sorted(resources):
         hasher.update(json.dumps(list(triple), ensure_ascii=False).encode("utf-8") + b"\n")
     return MODEL_DIGEST_PREFIX + hasher.hexdigest()
+
+
+def saved_model_digest(model_dir: str | os.PathLike[str]) -> str | None:
+    """Return :func:`model_digest` of a model folder holding a SavedModel version, else None.
+
+    The privacy, poisoning and explanation results bind themselves to it, so a check can tell
+    they were computed on the model the run signed.
+    """
+    if not (Path(model_dir) / SAVEDMODEL_VERSION_DIR).is_dir():
+        return None
+    return model_digest(model_dir)
 
 
 def model_digest(model_dir: str | os.PathLike[str]) -> str:

@@ -30,6 +30,7 @@ _FAMILIES: LazyRegistry[CheckFamily] = LazyRegistry(
             "threat",
             "privacy",
             "poisoning",
+            "explanations",
         )
     },
 )
