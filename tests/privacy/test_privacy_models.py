@@ -170,3 +170,12 @@ def test_the_control_never_passes_without_this_runs_evidence(
     bad, _ = _control(run_dir)
     assert bad.status == "failed"
     assert "advantage='low' must be a finite number" in bad.outcome.detail
+
+    # this run's own results with the model digest removed are not bound to the run's model
+    _privacy(regularised_run)
+    doc = json.loads((regularised_run.run_dir / C.PRIVACY_RESULTS_FILE).read_text())
+    del doc[C.MODEL_DIGEST]
+    (run_dir / C.PRIVACY_RESULTS_FILE).write_text(json.dumps(doc))
+    unbound, _ = _control(run_dir)
+    assert unbound.status == "failed"
+    assert "not this run's: they name no model digest" in unbound.outcome.detail

@@ -26,8 +26,7 @@ import base64
 import binascii
 import math
 import os
-import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,27 @@ from typing import Any
 import numpy as np
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import (
+    digest as _digest,
+)
+from kfp_mlsecops._fields import (
+    integer as _integer,
+)
+from kfp_mlsecops._fields import (
+    json_object as _object,
+)
+from kfp_mlsecops._fields import (
+    nonempty_list as _list,
+)
+from kfp_mlsecops._fields import (
+    number as _number,
+)
+from kfp_mlsecops._fields import (
+    rate as _accuracy,
+)
+from kfp_mlsecops._fields import (
+    text as _text,
+)
 from kfp_mlsecops._io import is_number, read_json_file, write_json_atomic
 from kfp_mlsecops.errors import InvalidInputError
 
@@ -52,7 +72,6 @@ __all__ = [
 
 #: Two epsilons closer than this are the same epsilon.
 EPSILON_TOLERANCE = 1e-9
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _NORMS = ("linf", "l2")
 _MAX_SEED = 2**31
 _KEYS = {
@@ -385,62 +404,6 @@ def _share(bits: np.ndarray) -> float:
 
 
 # --- strict parsing ------------------------------------------------------------------------------
-
-
-def _object(
-    value: object, what: str, keys: set[str], optional: Set[str] = frozenset()
-) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object")
-    missing = sorted(keys - set(value))
-    if missing:
-        raise ValueError(f"{what} lacks {', '.join(repr(k) for k in missing)}")
-    unknown = sorted(set(value) - keys - set(optional))
-    if unknown:
-        raise ValueError(f"{what} has unknown key(s) {', '.join(repr(k) for k in unknown)}")
-    return value
-
-
-def _number(value: object, what: str, *, low: float | None = None) -> float:
-    if not is_number(value):
-        raise ValueError(f"{what}={value!r} must be a finite number (not a string or bool)")
-    number = float(value)  # type: ignore[arg-type]
-    if low is not None and number < low:
-        raise ValueError(f"{what}={value!r} must be >= {low:g}")
-    return number
-
-
-def _accuracy(value: object, what: str) -> float:
-    number = _number(value, what)
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(f"{what}={value!r} must be in [0, 1]")
-    return number
-
-
-def _integer(value: object, what: str, low: int, below: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{what}={value!r} must be an integer >= {low}")
-    if below is not None and value >= below:
-        raise ValueError(f"{what}={value!r} must be below {below}")
-    return value
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what}={value!r} must be a non-empty string")
-    return value
-
-
-def _list(value: object, what: str) -> list[Any]:
-    if not isinstance(value, list) or not value:
-        raise ValueError(f"{what} must be a non-empty list")
-    return value
-
-
-def _digest(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _DIGEST_RE.fullmatch(value):
-        raise ValueError(f"{what}={value!r} is not 'sha256:<64 hex>'")
-    return value
 
 
 def _parse(doc: object) -> RobustnessResults:

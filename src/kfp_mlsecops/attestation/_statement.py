@@ -24,13 +24,13 @@ from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
 from in_toto_attestation.v1.statement import Statement
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import DIGEST_RE as _DIGEST
 from kfp_mlsecops._io import strict_json
 from kfp_mlsecops.attestation import predicate as P
 from kfp_mlsecops.attestation._json import canonical
 from kfp_mlsecops.attestation.predicate import AttestationPredicate
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _SUBJECT_KEYS = {"name", "digest", "annotations"}
 
 

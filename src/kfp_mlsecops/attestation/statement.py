@@ -11,11 +11,11 @@ every signing method serves every use.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import DIGEST_RE as _DIGEST
 from kfp_mlsecops._io import one_line, write_text_atomic
 from kfp_mlsecops.attestation._statement import build_payload, read_statement
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, SigningError, VerificationError
@@ -23,8 +23,6 @@ from kfp_mlsecops.signing import SigningConfig, VerificationConfig
 from kfp_mlsecops.signing.method import EnvelopeSigner
 
 __all__ = ["sign_statement", "verify_statement"]
-
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def sign_statement(

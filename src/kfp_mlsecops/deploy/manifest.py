@@ -6,6 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from kfp_mlsecops._fields import DIGEST_RE as _DIGEST_RE
 from kfp_mlsecops.constants import MODEL_DIGEST_ANNOTATION
 from kfp_mlsecops.deploy.names import (
     check_host_label,
@@ -22,7 +23,6 @@ GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "inferenceservices"
 MODEL_FORMAT = "tensorflow"
 MANAGED_BY = "kfp-mlsecops"
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _RUNTIME_VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 

@@ -34,7 +34,22 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import is_number, strict_json, write_json_atomic
+from kfp_mlsecops._fields import (
+    boolean as _boolean,
+)
+from kfp_mlsecops._fields import (
+    digest as _digest,
+)
+from kfp_mlsecops._fields import (
+    integer as _integer,
+)
+from kfp_mlsecops._fields import (
+    json_object as _object,
+)
+from kfp_mlsecops._fields import (
+    number as _number,
+)
+from kfp_mlsecops._io import read_json_file, write_json_atomic
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.explanations.sanity import LayerStep, MethodSanity, SanityParameters
 
@@ -46,7 +61,6 @@ TEST = "cascading-model-parameter-randomization"
 TARGET = "predicted-class-logit"
 #: How alike two sets of maps are scored.
 SIMILARITY_MEASURE = "mean-abs-spearman-of-abs-maps"
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 _KEYS = {
     C.SCHEMA,
@@ -161,19 +175,14 @@ class ExplanationsResults:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> ExplanationsResults:
         """Read and strictly validate a results file; InvalidInputError when unusable."""
-        where = f"explanations results '{path}'"
+        where, fix = f"explanations results '{path}'", "rerun 'mlsecops explanations'"
+        doc = read_json_file(
+            path, where=where, missing="run 'mlsecops explanations' first", fix=fix
+        )
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError as e:
-            raise InvalidInputError(
-                f"{where} do not exist; run 'mlsecops explanations' first"
-            ) from e
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidInputError(f"{where} are unreadable ({type(e).__name__})") from e
-        try:
-            return _parse(strict_json(text))
+            return _parse(doc)
         except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; rerun 'mlsecops explanations'") from e
+            raise InvalidInputError(f"{where}: {e}; {fix}") from e
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Check the document reads back, then write it atomically (sorted, indented JSON)."""
@@ -185,48 +194,9 @@ class ExplanationsResults:
 # --- strict parsing ------------------------------------------------------------------------------
 
 
-def _object(value: object, what: str, keys: set[str], optional: set[str] | None = None) -> dict:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object")
-    missing = sorted(keys - set(value))
-    if missing:
-        raise ValueError(f"{what} lacks {', '.join(repr(k) for k in missing)}")
-    unknown = sorted(set(value) - keys - (optional or set()))
-    if unknown:
-        raise ValueError(f"{what} has unknown key(s) {', '.join(repr(k) for k in unknown)}")
-    return value
-
-
-def _number(value: object, what: str, low: float, high: float) -> float:
-    if not is_number(value):
-        raise ValueError(f"{what}={value!r} must be a finite number (not a string or bool)")
-    number = float(value)  # type: ignore[arg-type]
-    if not low <= number <= high:
-        raise ValueError(f"{what}={value!r} must be in [{low:g}, {high:g}]")
-    return number
-
-
-def _integer(value: object, what: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{what}={value!r} must be an integer >= {low}")
-    return value
-
-
-def _boolean(value: object, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{what}={value!r} must be true or false")
-    return value
-
-
 def _name(value: object, what: str) -> str:
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         raise ValueError(f"{what}={value!r} must be a name of letters, digits, '_', '.' or '-'")
-    return value
-
-
-def _digest(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _DIGEST_RE.fullmatch(value):
-        raise ValueError(f"{what}={value!r} is not 'sha256:<64 hex>'")
     return value
 
 

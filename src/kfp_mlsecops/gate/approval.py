@@ -16,12 +16,12 @@ signature alone never deploys or serves anything.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import DIGEST_RE as _DIGEST
 from kfp_mlsecops._io import is_number
 from kfp_mlsecops.attestation import sign_statement, verify_statement
 from kfp_mlsecops.errors import InvalidInputError, VerificationError
@@ -41,7 +41,6 @@ __all__ = [
 EVIDENCE_KEYS = ("results", "attestation", "signature", "test_data")
 _KEYS = ("decision", "policy", "floor", "evidence", "measured", "rederivation", "controls")
 _MEASURED = ("clean_accuracy", "robust_accuracy")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,16 @@ deploy trusts: deploy and the verified predictor act only on the signed approval
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import DIGEST_RE as _DIGEST
 from kfp_mlsecops._io import one_line, read_json_object
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.gate.approval import FloorRef
 from kfp_mlsecops.gate.controls import ControlResult
 from kfp_mlsecops.policy import Policy
-
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,28 @@ parameters give. Every failure raises InvalidInputError naming the field.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import is_number, strict_json, write_json_atomic
+from kfp_mlsecops._fields import (
+    boolean as _boolean,
+)
+from kfp_mlsecops._fields import (
+    digest as _digest,
+)
+from kfp_mlsecops._fields import (
+    integer as _integer,
+)
+from kfp_mlsecops._fields import (
+    json_object as _object,
+)
+from kfp_mlsecops._fields import (
+    number as _number,
+)
+from kfp_mlsecops._io import read_json_file, write_json_atomic
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.poisoning.spectral import ClassScan, ScanParameters
 
@@ -38,7 +51,6 @@ __all__ = ["METHOD", "REPRESENTATION", "PoisoningResults"]
 METHOD = "spectral-signature/robust-whitened"
 #: Which representation was scored.
 REPRESENTATION = "penultimate"
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _KEYS = {
     C.SCHEMA,
     "method",
@@ -136,17 +148,12 @@ class PoisoningResults:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> PoisoningResults:
         """Read and strictly validate a results file; InvalidInputError when unusable."""
-        where = f"poisoning results '{path}'"
+        where, fix = f"poisoning results '{path}'", "rerun 'mlsecops poisoning'"
+        doc = read_json_file(path, where=where, missing="run 'mlsecops poisoning' first", fix=fix)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError as e:
-            raise InvalidInputError(f"{where} do not exist; run 'mlsecops poisoning' first") from e
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidInputError(f"{where} are unreadable ({type(e).__name__})") from e
-        try:
-            return _parse(strict_json(text))
+            return _parse(doc)
         except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; rerun 'mlsecops poisoning'") from e
+            raise InvalidInputError(f"{where}: {e}; {fix}") from e
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Check the document reads back, then write it atomically (sorted, indented JSON)."""
@@ -156,45 +163,6 @@ class PoisoningResults:
 
 
 # --- strict parsing ------------------------------------------------------------------------------
-
-
-def _object(value: object, what: str, keys: set[str], optional: set[str] | None = None) -> dict:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object")
-    missing = sorted(keys - set(value))
-    if missing:
-        raise ValueError(f"{what} lacks {', '.join(repr(k) for k in missing)}")
-    unknown = sorted(set(value) - keys - (optional or set()))
-    if unknown:
-        raise ValueError(f"{what} has unknown key(s) {', '.join(repr(k) for k in unknown)}")
-    return value
-
-
-def _number(value: object, what: str, low: float = -math.inf) -> float:
-    if not is_number(value):
-        raise ValueError(f"{what}={value!r} must be a finite number (not a string or bool)")
-    number = float(value)  # type: ignore[arg-type]
-    if number < low:
-        raise ValueError(f"{what}={value!r} must be >= {low:g}")
-    return number
-
-
-def _integer(value: object, what: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{what}={value!r} must be an integer >= {low}")
-    return value
-
-
-def _boolean(value: object, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{what}={value!r} must be true or false")
-    return value
-
-
-def _digest(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _DIGEST_RE.fullmatch(value):
-        raise ValueError(f"{what}={value!r} is not 'sha256:<64 hex>'")
-    return value
 
 
 def _parameters(value: object) -> ScanParameters:

@@ -28,13 +28,27 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import is_number, strict_json, write_json_atomic
+from kfp_mlsecops._fields import (
+    digest as _digest,
+)
+from kfp_mlsecops._fields import (
+    integer as _integer,
+)
+from kfp_mlsecops._fields import (
+    json_object as _object,
+)
+from kfp_mlsecops._fields import (
+    number as _number,
+)
+from kfp_mlsecops._fields import (
+    rate as _rate,
+)
+from kfp_mlsecops._io import read_json_file, write_json_atomic
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.privacy.membership import (
     ATTACKS,
@@ -49,7 +63,6 @@ __all__ = ["SCORE", "MembershipResults"]
 
 #: The per-sample score every attack starts from.
 SCORE = "cross_entropy"
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _MAX_SEED = 2**31
 _EPS = 1e-9
 _KEYS = {
@@ -180,17 +193,12 @@ class MembershipResults:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> MembershipResults:
         """Read and strictly validate a results file; InvalidInputError when unusable."""
-        where = f"privacy results '{path}'"
+        where, fix = f"privacy results '{path}'", "rerun 'mlsecops privacy'"
+        doc = read_json_file(path, where=where, missing="run 'mlsecops privacy' first", fix=fix)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError as e:
-            raise InvalidInputError(f"{where} do not exist; run 'mlsecops privacy' first") from e
-        except (OSError, UnicodeDecodeError) as e:
-            raise InvalidInputError(f"{where} are unreadable ({type(e).__name__})") from e
-        try:
-            return _parse(strict_json(text))
+            return _parse(doc)
         except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; rerun 'mlsecops privacy'") from e
+            raise InvalidInputError(f"{where}: {e}; {fix}") from e
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Check the document reads back, then write it atomically (sorted, indented JSON)."""
@@ -200,45 +208,6 @@ class MembershipResults:
 
 
 # --- strict parsing ------------------------------------------------------------------------------
-
-
-def _object(value: object, what: str, keys: set[str], optional: set[str] | None = None) -> dict:
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object")
-    missing = sorted(keys - set(value))
-    if missing:
-        raise ValueError(f"{what} lacks {', '.join(repr(k) for k in missing)}")
-    unknown = sorted(set(value) - keys - (optional or set()))
-    if unknown:
-        raise ValueError(f"{what} has unknown key(s) {', '.join(repr(k) for k in unknown)}")
-    return value
-
-
-def _number(value: object, what: str) -> float:
-    if not is_number(value):
-        raise ValueError(f"{what}={value!r} must be a finite number (not a string or bool)")
-    return float(value)  # type: ignore[arg-type]
-
-
-def _rate(value: object, what: str) -> float:
-    number = _number(value, what)
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(f"{what}={value!r} must be in [0, 1]")
-    return number
-
-
-def _integer(value: object, what: str, low: int, below: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{what}={value!r} must be an integer >= {low}")
-    if below is not None and value >= below:
-        raise ValueError(f"{what}={value!r} must be below {below}")
-    return value
-
-
-def _digest(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _DIGEST_RE.fullmatch(value):
-        raise ValueError(f"{what}={value!r} is not 'sha256:<64 hex>'")
-    return value
 
 
 def _same(value: float, want: float, what: str) -> None:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Final, Union
 
+from kfp_mlsecops._fields import DIGEST_RE as _DIGEST_RE
 from kfp_mlsecops._io import one_line
 from kfp_mlsecops.constants import MODEL_DIGEST_PREFIX, SAVEDMODEL_VERSION_DIR
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
@@ -41,7 +41,6 @@ HASH_CHUNK_SIZE: Final = 1 << 20
 HASH_MAX_WORKERS: Final = min(32, (os.cpu_count() or 1) + 4)
 
 _DIGEST_DOMAIN = b"kfp-mlsecops/model-digest/v1\n"
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 #: A manifest entry: (POSIX path relative to the model root, hash algorithm, hex digest).
 Resource = tuple[str, str, str]

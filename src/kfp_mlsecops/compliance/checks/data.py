@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import DIGEST_RE as _DIGEST
 from kfp_mlsecops._io import read_json_object
 from kfp_mlsecops.compliance.checks.base import (
     MODEL_DIR,
@@ -16,8 +15,6 @@ from kfp_mlsecops.compliance.checks.base import (
 from kfp_mlsecops.compliance.profile import Control
 
 __all__ = ["FAMILY"]
-
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def validation_passed(ctx: CheckContext, control: Control) -> Outcome:

@@ -9,12 +9,9 @@ missing or malformed document, or one computed on other data, fails the control.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import read_json_object
+from kfp_mlsecops.compliance.checks._run_results import binding_problems, results_path
 from kfp_mlsecops.compliance.checks.base import (
-    MODEL_DIR,
     CheckContext,
     CheckFamily,
     Finding,
@@ -26,45 +23,16 @@ from kfp_mlsecops.poisoning.results import PoisoningResults
 __all__ = ["FAMILY"]
 
 
-def _results_path(ctx: CheckContext) -> Path:
-    candidates = dict.fromkeys(
-        (ctx.run.run_dir / C.POISONING_RESULTS_FILE, ctx.run.task_root / C.POISONING_RESULTS_FILE)
-    )
-    found = next((p for p in candidates if p.is_file()), None)
-    if found is None:
-        for path in candidates:
-            ctx.note(path)
-        raise FileNotFoundError(
-            f"evidence '{next(iter(candidates))}' is missing; run 'mlsecops poisoning --model "
-            f"MODEL --data train.npz --out <run folder>/{C.POISONING_RESULTS_FILE}' (mlsecops run "
-            "writes it)"
-        )
-    ctx.note(found)
-    return found
-
-
-def _binding_problems(ctx: CheckContext, results: PoisoningResults) -> list[str]:
-    """Return why the results were not computed on this run's split and model (empty: bound)."""
-    manifest = read_json_object(ctx.evidence("validate-data/manifest"))
-    splits = manifest.get("splits")
-    entry = splits.get("train") if isinstance(splits, dict) else None
-    want = entry.get("digest") if isinstance(entry, dict) else None
-    problems = []
-    if results.train_data_digest != want:
-        problems.append(f"train split {results.train_data_digest} is not the run's {want}")
-    if results.model_digest is not None:
-        from kfp_mlsecops.signing import model_digest
-
-        model = model_digest(ctx.evidence(*MODEL_DIR))
-        if results.model_digest != model:
-            problems.append(f"model {results.model_digest} is not the run's {model}")
-    return problems
-
-
 def no_backdoor_cluster(ctx: CheckContext, control: Control) -> Outcome:
     """Fail when a class holds a separated group of samples that look relabelled (a backdoor)."""
-    results = PoisoningResults.read(_results_path(ctx))
-    problems = _binding_problems(ctx, results)
+    results = PoisoningResults.read(
+        results_path(
+            ctx, C.POISONING_RESULTS_FILE, "mlsecops poisoning --model MODEL --data train.npz"
+        )
+    )
+    problems = binding_problems(
+        ctx, splits={"train": results.train_data_digest}, model_digest=results.model_digest
+    )
     if problems:
         return Outcome.of(False, f"poisoning results are not this run's: {'; '.join(problems)}")
     findings = tuple(

@@ -9,12 +9,9 @@ malformed document, or one computed on other data, fails the control (never pass
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import read_json_object
+from kfp_mlsecops.compliance.checks._run_results import binding_problems, results_path
 from kfp_mlsecops.compliance.checks.base import (
-    MODEL_DIR,
     CheckContext,
     CheckFamily,
     Finding,
@@ -29,42 +26,6 @@ __all__ = ["FAMILY", "MAX_ADVANTAGE_PARAMETER"]
 MAX_ADVANTAGE_PARAMETER = "max_membership_advantage"
 
 
-def _results_path(ctx: CheckContext) -> Path:
-    candidates = dict.fromkeys(
-        (ctx.run.run_dir / C.PRIVACY_RESULTS_FILE, ctx.run.task_root / C.PRIVACY_RESULTS_FILE)
-    )
-    found = next((p for p in candidates if p.is_file()), None)
-    if found is None:
-        for path in candidates:
-            ctx.note(path)
-        raise FileNotFoundError(
-            f"evidence '{next(iter(candidates))}' is missing; run 'mlsecops privacy --model "
-            f"MODEL --train-data train.npz --test-data test.npz --out <run folder>/"
-            f"{C.PRIVACY_RESULTS_FILE}' (mlsecops run writes it)"
-        )
-    ctx.note(found)
-    return found
-
-
-def _binding_problems(ctx: CheckContext, results: MembershipResults) -> list[str]:
-    """Return why the results were not computed on this run's splits and model (empty: bound)."""
-    manifest = read_json_object(ctx.evidence("validate-data/manifest"))
-    splits = manifest.get("splits")
-    problems = []
-    for name, got in (("train", results.train_data_digest), ("test", results.test_data_digest)):
-        entry = splits.get(name) if isinstance(splits, dict) else None
-        want = entry.get("digest") if isinstance(entry, dict) else None
-        if got != want:
-            problems.append(f"{name} split {got} is not the run's {want}")
-    if results.model_digest is not None:
-        from kfp_mlsecops.signing import model_digest
-
-        want = model_digest(ctx.evidence(*MODEL_DIR))
-        if results.model_digest != want:
-            problems.append(f"model {results.model_digest} is not the run's {want}")
-    return problems
-
-
 def membership_advantage(ctx: CheckContext, control: Control) -> Outcome:
     """Fail when the membership advantage is above ``max_membership_advantage`` and significant.
 
@@ -74,8 +35,18 @@ def membership_advantage(ctx: CheckContext, control: Control) -> Outcome:
     finding that says so (a larger test split resolves smaller leaks).
     """
     limit = control.parameter(MAX_ADVANTAGE_PARAMETER)
-    results = MembershipResults.read(_results_path(ctx))
-    problems = _binding_problems(ctx, results)
+    results = MembershipResults.read(
+        results_path(
+            ctx,
+            C.PRIVACY_RESULTS_FILE,
+            "mlsecops privacy --model MODEL --train-data train.npz --test-data test.npz",
+        )
+    )
+    problems = binding_problems(
+        ctx,
+        splits={"train": results.train_data_digest, "test": results.test_data_digest},
+        model_digest=results.model_digest,
+    )
     if problems:
         return Outcome.of(False, f"privacy results are not this run's: {'; '.join(problems)}")
     chance = results.figures.chance_advantage
