@@ -45,7 +45,7 @@ def _error(tmp_path: Path, text: str) -> str:
 
 def test_the_builtin_profile_covers_every_gate_control_and_names_real_checks():
     profile = load_profile("mlsvs")
-    assert profile.name == "mlsvs" and len({c.id for c in profile.controls}) == 14
+    assert profile.name == "mlsvs" and len({c.id for c in profile.controls}) == 17
     named = {g for c in profile.controls for g in c.gate_controls}
     assert named <= set(C.REQUIRED_CONTROLS)
     assert {c.check for c in profile.controls} <= set(check_names())
@@ -88,8 +88,8 @@ def test_a_profile_extends_mlsvs_overrides_by_id_adds_and_skips(tmp_path):
         ("name: x\ncontrols:\n  - id: y\n    title: t\n", "missing check, description, impact"),
         ("extends: mlsvs\nskip_controls: [nope]\n", "skip_controls ['nope'] must list ids"),
         (
-            "name: x\ncontrols:\n" + CONTROL + "    parameters: {limit: high}\n",
-            "'parameters' must map names to finite numbers",
+            "name: x\ncontrols:\n" + CONTROL + "    parameters: {limit: [high]}\n",
+            "'parameters' must map names to finite numbers or non-empty strings",
         ),
     ],
 )

@@ -1,12 +1,14 @@
-"""Compliance: evaluate a profile of controls (MLSVS by default) against a local run folder.
+"""Compliance: evaluate a profile of controls (MLSVS by default) against a run and a namespace.
 
-Only the run's files are read; nothing in a cluster namespace (RBAC, Secrets, monitoring) is
-checked here.
+Run controls read the run's files; cluster controls read one namespace through the Kubernetes
+API (:class:`~kfp_mlsecops.compliance.cluster.Cluster`: pipeline RBAC, InferenceServices,
+PrometheusRules). A control whose input was not given is reported as not run.
 """
 
 from __future__ import annotations
 
 from kfp_mlsecops.compliance.checks import CheckContext, RunFolder
+from kfp_mlsecops.compliance.cluster import Cluster, ClusterError
 from kfp_mlsecops.compliance.evaluate import ControlReport, Report, run_profile
 from kfp_mlsecops.compliance.profile import BUILTIN_PROFILES, Control, Profile, load_profile
 from kfp_mlsecops.compliance.reporters import parse_reporter, report_to_dict, write_reports
@@ -15,6 +17,8 @@ from kfp_mlsecops.compliance.waivers import Waiver, load_waivers
 __all__ = [
     "BUILTIN_PROFILES",
     "CheckContext",
+    "Cluster",
+    "ClusterError",
     "Control",
     "ControlReport",
     "Profile",

@@ -1,7 +1,8 @@
-"""Evaluate a profile against a run folder into a :class:`Report`, and its exit code.
+"""Evaluate a profile against a run folder and/or a cluster namespace into a :class:`Report`.
 
-Statuses: ``passed``; ``failed``; ``not_run`` (an input was not given, e.g. ``--public-key``:
-reported and skipped, never counted as passed); ``waived`` (a valid waiver covers the control,
+Statuses: ``passed``; ``failed``; ``not_run`` (an input was not given, e.g. ``--public-key``,
+``--run`` for run controls or ``--namespace`` for cluster controls: reported and skipped, never
+counted as passed); ``waived`` (a valid waiver covers the control,
 whatever it found). Exit code: 0 when no control failed; 3 when a failed control has impact >=
 ``CRITICAL_IMPACT`` (0.7); 4 when only lower-impact controls failed. A control with impact 0.0 is
 informational (as in InSpec): its failure is reported but never changes the exit code; a profile
@@ -74,11 +75,12 @@ class ControlReport:
 
 @dataclass(frozen=True)
 class Report:
-    """A profile evaluated against one run folder."""
+    """A profile evaluated against one run folder and/or one cluster namespace (None: not given)."""
 
     profile: Profile
-    run: str
+    run: str | None
     controls: tuple[ControlReport, ...]
+    namespace: str | None = None
 
     def count(self, status: str) -> int:
         """Return how many controls ended with ``status``."""
@@ -107,11 +109,11 @@ def run_profile(
     waivers: Mapping[str, Waiver] | None = None,
     only: Sequence[str] = (),
 ) -> Report:
-    """Run every control of ``profile`` (or those in ``only``) against ``context``'s run.
+    """Run every control of ``profile`` (or those in ``only``) against ``context``.
 
     Args:
         profile: the controls to run.
-        context: the run folder and options.
+        context: the run folder, the cluster namespace and options.
         waivers: accepted failures by control id.
         only: control ids to run (all when empty); an unknown id is an InvalidInputError.
 
@@ -135,7 +137,12 @@ def run_profile(
         reports.append(
             ControlReport(control, status, outcome, tuple(context.read), waiver, expired)
         )
-    return Report(profile=profile, run=str(context.run.run_dir), controls=tuple(reports))
+    return Report(
+        profile=profile,
+        run=None if context.run is None else str(context.run.run_dir),
+        controls=tuple(reports),
+        namespace=None if context.cluster is None else context.cluster.namespace,
+    )
 
 
 def _run_one(control: Control, context: CheckContext) -> Outcome:

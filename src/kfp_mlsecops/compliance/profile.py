@@ -51,11 +51,29 @@ class Control:
     description: str
     check: str
     gate_controls: tuple[str, ...] = ()
-    #: Numbers the check reads (e.g. a threshold), as sorted ``(name, value)`` pairs.
-    parameters: tuple[tuple[str, float], ...] = ()
+    #: Values the check reads (a threshold, a service account name), as sorted ``(name, value)``
+    #: pairs.
+    parameters: tuple[tuple[str, float | str], ...] = ()
 
     def parameter(self, name: str) -> float:
-        """Return the parameter ``name``; InvalidInputError naming the fix when it is absent."""
+        """Return the number ``name``; InvalidInputError naming the fix when absent or text."""
+        value = self._value(name)
+        if isinstance(value, str):
+            raise InvalidInputError(
+                f"control {self.id}: parameter {name!r} is {value!r}; it must be a number"
+            )
+        return value
+
+    def text_parameter(self, name: str) -> str:
+        """Return the text ``name``; InvalidInputError naming the fix when absent or a number."""
+        value = self._value(name)
+        if not isinstance(value, str):
+            raise InvalidInputError(
+                f"control {self.id}: parameter {name!r} is {value!r}; it must be a string"
+            )
+        return value
+
+    def _value(self, name: str) -> float | str:
         for key, value in self.parameters:
             if key == name:
                 return value
@@ -181,11 +199,14 @@ def _control(item: object, known: dict[str, Control], where: str) -> Control:
     if "parameters" in item:
         values = item["parameters"]
         if not isinstance(values, dict) or not all(
-            isinstance(k, str) and is_number(v) for k, v in values.items()
+            isinstance(k, str) and (is_number(v) or (isinstance(v, str) and v.strip()))
+            for k, v in values.items()
         ):
-            raise InvalidInputError(f"{where}: 'parameters' must map names to finite numbers")
+            raise InvalidInputError(
+                f"{where}: 'parameters' must map names to finite numbers or non-empty strings"
+            )
         merged = dict(inherited.parameters if inherited is not None else ())
-        merged.update({k: float(v) for k, v in values.items()})
+        merged.update({k: v.strip() if isinstance(v, str) else float(v) for k, v in values.items()})
         fields["parameters"] = tuple(sorted(merged.items()))
     unknown_gate = sorted(set(fields.get("gate_controls", ())) - set(C.REQUIRED_CONTROLS))
     if unknown_gate:

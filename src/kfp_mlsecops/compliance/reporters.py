@@ -58,6 +58,12 @@ def _summary(report: Report) -> str:
     return f"{len(report.controls)} control(s): {counts}"
 
 
+def _target(report: Report) -> str:
+    parts = [f"run `{report.run}`"] if report.run is not None else []
+    parts += [f"namespace `{report.namespace}`"] if report.namespace is not None else []
+    return ", ".join(parts)
+
+
 def _waiver_note(item: ControlReport) -> str:
     if item.waiver is None:
         return ""
@@ -83,6 +89,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "source": profile.source,
         },
         "run": report.run,
+        "namespace": report.namespace,
         "summary": {s: report.count(s) for s in _STATUSES} | {"total": len(report.controls)},
         "exit_code": report.exit_code,
         "controls": [
@@ -118,7 +125,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 def render_cli(report: Report) -> str:
     """Return the human-readable report: one line per control, then the summary."""
-    lines = [f"Profile {report.profile.name}: {report.profile.title}", f"Run {report.run}"]
+    lines = [f"Profile {report.profile.name}: {report.profile.title}"]
+    lines += [f"Run {report.run}"] if report.run is not None else []
+    lines += [f"Namespace {report.namespace}"] if report.namespace is not None else []
     for c in report.controls:
         lines.append(
             f"  [{_LABEL[c.status]:>7}] {c.control.id} (impact {c.control.impact:.1f}) "
@@ -181,7 +190,7 @@ def render_markdown(report: Report) -> str:
     ]
     parts = [
         f"# Compliance: {report.profile.title}\n",
-        f"Profile `{report.profile.name}` (version {report.profile.version}), run `{report.run}`."
+        f"Profile `{report.profile.name}` (version {report.profile.version}), {_target(report)}."
         f" {_summary(report)}; exit code {report.exit_code}.\n",
         markdown_table(("status", "control", "impact", "title", "detail"), rows),
         "## Evidence\n",

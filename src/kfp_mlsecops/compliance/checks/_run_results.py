@@ -21,7 +21,8 @@ def results_path(ctx: CheckContext, filename: str, make_it: str) -> Path:
 
     ``make_it`` is the command line that writes it, quoted in the error.
     """
-    candidates = dict.fromkeys((ctx.run.run_dir / filename, ctx.run.task_root / filename))
+    run = ctx.run_folder()
+    candidates = dict.fromkeys((run.run_dir / filename, run.task_root / filename))
     found = next((p for p in candidates if p.is_file()), None)
     if found is None:
         for path in candidates:

@@ -2,12 +2,14 @@
 
 A check reads evidence files through :class:`CheckContext` (which records every file read, so
 the report names the evidence behind each verdict) and returns an :class:`Outcome`. It may
-raise: :class:`NotRun` when an input it needs was not given (e.g. no public key), anything else
-fails the control (fail closed, never skipped).
+raise: :class:`NotRun` when an input it needs was not given (e.g. no public key, no ``--run``
+for a run control, no ``--namespace`` for a cluster control), anything else fails the control
+(fail closed, never skipped).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 from kfp_mlsecops.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from kfp_mlsecops.compliance.cluster import Cluster
     from kfp_mlsecops.compliance.profile import Control
 
 __all__ = [
@@ -110,40 +113,62 @@ class CheckContext:
     """The evidence and options a check may use; records which files each check read.
 
     Args:
-        run: the run folder.
+        run: the run folder (None: run controls are not run).
+        cluster: the namespace to check through the Kubernetes API (None: cluster controls are
+            not run).
         public_key: the model signer's public key (None: signature checks are not run).
         threat_model: the threat model file (None: looked for in the run folder, then here).
         today: the date waivers are judged on.
 
     """
 
-    run: RunFolder
+    run: RunFolder | None = None
+    cluster: Cluster | None = None
     public_key: Path | None = None
     threat_model: Path | None = None
     today: date = field(default_factory=date.today)
     read: list[str] = field(default_factory=list)
     _cache: dict[str, object] = field(default_factory=dict)
 
+    def run_folder(self) -> RunFolder:
+        """Return the run folder; NotRun when no ``--run`` was given (the control is not run)."""
+        if self.run is None:
+            raise NotRun("no --run given: this control reads a run folder; pass --run DIR")
+        return self.run
+
+    def cluster_namespace(self) -> Cluster:
+        """Return the cluster namespace; NotRun when no ``--namespace`` was given."""
+        if self.cluster is None:
+            raise NotRun(
+                "no --namespace given: this control reads a cluster namespace; pass --namespace NS"
+            )
+        return self.cluster
+
     def evidence(self, *candidates: str) -> Path:
         """Return the first existing ``task_root/candidate`` and record it as read.
 
-        Raises FileNotFoundError naming the expected path when none exists (the control fails).
+        Raises FileNotFoundError naming the expected path when none exists (the control fails)
+        and NotRun without a run folder.
         """
+        run = self.run_folder()
         for name in candidates:
-            path = self.run.task_root / name
+            path = run.task_root / name
             if path.exists():
                 self.note(path)
                 return path
-        expected = self.run.task_root / candidates[0]
+        expected = run.task_root / candidates[0]
         self.note(expected)
         raise FileNotFoundError(f"evidence '{expected}' is missing; did the step run?")
 
-    def note(self, path: Path) -> None:
-        """Record ``path`` as evidence of the current control (relative to the task root)."""
-        try:
-            text = str(path.relative_to(self.run.task_root))
-        except ValueError:
-            text = str(path)
+    def note(self, path: Path | str) -> None:
+        """Record ``path`` as evidence of the current control (relative to the task root).
+
+        A string is recorded as given (e.g. ``k8s:NS/inferenceservices.serving.kserve.io``).
+        """
+        text = str(path)
+        if isinstance(path, Path) and self.run is not None:
+            with contextlib.suppress(ValueError):
+                text = str(path.relative_to(self.run.task_root))
         if text not in self.read:
             self.read.append(text)
 

@@ -31,6 +31,7 @@ _FAMILIES: LazyRegistry[CheckFamily] = LazyRegistry(
             "privacy",
             "poisoning",
             "explanations",
+            "cluster",
         )
     },
 )

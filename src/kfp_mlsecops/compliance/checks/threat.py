@@ -15,12 +15,14 @@ _NAME = "THREAT_MODEL.md"
 def model_present(ctx: CheckContext, control: Control) -> Outcome:
     """Pass when ``--threat-model`` (default THREAT_MODEL.md in the run folder, then here) exists.
 
+    Not run without ``--threat-model`` and without ``--run``.
+
     The file must hold at least one Markdown heading and some text under it.
     """
     if ctx.threat_model is not None:
         candidates = [ctx.threat_model]
     else:
-        candidates = [ctx.run.run_dir / _NAME, Path.cwd() / _NAME]
+        candidates = [ctx.run_folder().run_dir / _NAME, Path.cwd() / _NAME]
     found = next((p for p in candidates if p.is_file()), None)
     if found is None:
         for path in candidates:
