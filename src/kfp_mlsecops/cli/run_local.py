@@ -8,6 +8,7 @@ arguments name a ``model_uri``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import warnings
@@ -225,6 +226,9 @@ def run_pipeline_locally(
             except (OSError, ValueError):
                 result.decision = None
         if result.statuses.get("train") == "SUCCESS":
+            # The extras load TensorFlow in this process: keep its C++ INFO/WARNING lines (the
+            # pipeline's tasks already log to pipeline.log) off the console, unless the user set it.
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             privacy = _membership_step(task_root, run_dir / C.PRIVACY_RESULTS_FILE, console)
             if privacy is not None:
                 result.reports["membership inference"] = privacy
