@@ -1,11 +1,12 @@
-# Two images from one file (the default, last stage is the component image):
+# Two images from one file (the default, last stage is the component image), tagged with the package
+# version (VERSION=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' src/kfp_mlsecops/_version.py)):
 #   component image (DEFAULT_IMAGE in kfp_mlsecops/constants.py, every pipeline step runs in it):
-#     docker build -t registry.example/kfp-mlsecops:0.1.0 .
+#     docker build -t registry.example/kfp-mlsecops:$VERSION .
 #   verified predictor (mlsecops serve as KServe's custom kserve-container, manifests/predictor/):
-#     docker build --target predictor -t registry.example/kfp-mlsecops-predictor:0.1.0 .
+#     docker build --target predictor -t registry.example/kfp-mlsecops-predictor:$VERSION .
 #   GPU component image (TensorFlow with CUDA, not tensorflow-cpu; ~3 GB of NVIDIA wheels more):
-#     docker build --build-arg EXTRAS=gpu -t registry.example/kfp-mlsecops-gpu:0.1.0 .
-#   and compile with --image it plus --accelerator (README, "Accelerators and resources").
+#     docker build --build-arg EXTRAS=gpu -t registry.example/kfp-mlsecops-gpu:$VERSION .
+#   and compile with --image it plus --accelerator (docs/cluster.md, "Accelerators and resources").
 # `make image` builds the first two (tests/infra/images/build.sh: offline base, cached by content).
 # Pin digests when compiling (mlsecops compile --output F --image ...@sha256:... --predictor-image ...).
 # BASE_IMAGE: any Debian bookworm image with python3 (3.10-3.12) and its venv module; the default is

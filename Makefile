@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q
 DEMO_DIR ?= demo-output
 
-.PHONY: help venv dev demo test test-deps test-debs test-apiserver actionlint pytest compile check-compiled lint reformat image test-images sbom audit-deps kind-up kind-down test-cluster clean
+.PHONY: help venv dev demo test test-fast dist test-deps test-debs test-apiserver actionlint pytest compile check-compiled lint reformat image test-images sbom audit-deps kind-up kind-down test-cluster clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -27,6 +27,16 @@ demo: venv ## run the whole secure pipeline locally on the built-in digits data
 	@$(BIN)/mlsecops run --output-dir $(DEMO_DIR)
 
 test: venv test-deps check-compiled lint image pytest ## lint, check compiled YAML, build the images, run every test
+
+# Quick feedback while editing: no whole-pipeline runs, no model training (marker slow), no images
+# (container), no cluster or public Sigstore; make test runs them all.
+test-fast: venv ## the quick tests only: no pipeline runs, training, images or cluster (~1-2 min)
+	@$(BIN)/python -m pytest -q -m "not slow and not container and not cluster and not network"
+
+dist: venv ## build the sdist and wheel into dist/ and check them with twine
+	@rm -rf dist
+	@$(BIN)/python -m build --no-isolation --outdir dist . >/dev/null
+	@$(BIN)/python -m twine check --strict dist/*
 
 # tests/monitoring runs Debian's Prometheus (with promtool) and Pushgateway for real, on loopback
 # ports of its own; the packages' service scripts play no part. shellcheck checks the kind script.
@@ -91,7 +101,7 @@ image: ## build the component and predictor images (Docker; a debootstrap base u
 test-images: venv image ## build the images and run only the container tests (DockerRunner, predictor)
 	@$(BIN)/python -m pytest -m container tests/infra/test_images.py
 
-# Supply chain (README, "Supply chain"): results go to build/supply-chain/ (gitignored).
+# Supply chain (docs/supply-chain.md): results go to build/supply-chain/ (gitignored).
 SUPPLY_CHAIN_DIR ?= build/supply-chain
 AUDIT_SERVICE ?= pypi
 

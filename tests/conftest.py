@@ -13,6 +13,7 @@ FIXTURES = REPO.parent / "shared" / "fixtures" / "model-transparency"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # A real kube-apiserver (built from Go modules, see tests/infra/apiserver) as a session fixture.
+from _digits import write_digits_splits  # noqa: E402
 from _kube_apiserver import kube_apiserver  # noqa: E402,F401
 from _pki import Pki, build_pki  # noqa: E402
 from _release import Release, build_release  # noqa: E402
@@ -39,6 +40,29 @@ def other_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     """A real, approved release chain on digits (see tests/_release.py); do not modify it."""
     return build_release(tmp_path_factory.mktemp("release"))
+
+
+@pytest.fixture(scope="session")
+def digits_splits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Digits train/test NPZ splits (80/20, fixed permutation), see tests/_digits.py."""
+    return write_digits_splits(tmp_path_factory.mktemp("digits"))
+
+
+@pytest.fixture(scope="session")
+def trained_model(
+    tmp_path_factory: pytest.TempPathFactory, digits_splits: tuple[Path, Path]
+) -> Path:
+    """The one model the suites share: train_model's CNN, 3 epochs on digits (~0.95 accuracy).
+
+    Read-only (copy it to tamper): the real output of the train step, SavedModel ``1/`` plus
+    provenance, trained once per session for the attacks, training and safety suites.
+    """
+    from kfp_mlsecops.training import train_model
+
+    model_dir = tmp_path_factory.mktemp("trained-model") / "model"
+    train_path, test_path = digits_splits
+    train_model(train_path=train_path, test_path=test_path, model_dir=model_dir, epochs=3, seed=0)
+    return model_dir
 
 
 @pytest.fixture

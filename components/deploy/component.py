@@ -45,7 +45,8 @@ def deploy(
     A signature alone never deploys. Right before writing or applying: the approval verifies
     with the gate's public key for exactly the model's digest, its policy meets this
     environment's floor, the signature and attestation are the files the gate approved and
-    verify again, and the approved policy holds on the attested numbers.
+    verify again, and the approved policy holds on the attested numbers. Nothing is written or
+    applied when a check fails.
 
     Args:
         model: The model folder (servable layout).
@@ -53,7 +54,6 @@ def deploy(
         signature: The model-signing bundle.
         attestation: The signed robustness attestation.
         verified_digest: The digest the gate approved (must equal the model's).
-        manifest: Output: the rendered documents (ConfigMap + InferenceService).
         service_name: InferenceService name (DNS-1035 label).
         namespace: Namespace to deploy to.
         mode: ``dry-run`` (only write the manifest) or ``apply``.
@@ -76,13 +76,17 @@ def deploy(
             before rolling back (0: apply without waiting; at most 3600).
         canary_traffic_percent: ``spec.predictor.canaryTrafficPercent`` (0-100; -1: not set).
             KServe validates it in every mode; only Serverless mode splits traffic.
-        pushgateway_url: Optional Prometheus Pushgateway for step metrics.
-        run_id: Pipeline run id (metrics grouping).
-        pipeline_name: Pipeline name (metrics grouping and audit records).
+        pushgateway_url: Prometheus Pushgateway URL for this step's metrics (empty:
+            ``$MLSECOPS_PUSHGATEWAY_URL``, unset: no push); a failed push is only logged.
+        run_id: Run id grouping the pushed step metrics and recorded in the audit record.
+        pipeline_name: Pipeline name grouping the pushed step metrics and recorded in the audit
+            record.
         audit_log: Audit log file or directory (e.g. a PVC mount); ``""``: no audit trail.
         audit_key_path: The audit key signing the record (Secret ``mlsecops-audit-key``).
 
     Returns:
+        manifest: The rendered documents (ConfigMap + InferenceService with ``verified``, the
+            InferenceService alone with ``kserve``); metadata ``status``, ``storage_uri``.
         status: ``dry-run``, ``created`` or ``patched``.
 
     """

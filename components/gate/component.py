@@ -47,7 +47,8 @@ def gate(
     policy floor, and re-derives the evidence itself: clean accuracy on the whole test split
     and a re-attack of sampled robust claims (seed drawn now). Only when every control passed,
     signs an approval with its own key and writes it to ``approval``; the decision (JSON) and
-    report are written either way, and the task fails when blocked.
+    report are written either way, and the task fails when blocked. A control that cannot be
+    evaluated fails with its reason (fail closed).
 
     Args:
         model: The trained model folder (servable layout: SavedModel ``1/``).
@@ -56,16 +57,14 @@ def gate(
         attestation: The signed robustness attestation from attest_robustness.
         test_data: validate_data's test split (the gate re-evaluates on it).
         test_data_digest: validate_data's digest of that split (binds it).
-        decision: Output: the decision JSON (every control, policy, floor, re-derivation).
-        report: Output: the decision as Markdown.
-        approval: Output: the signed approval (in-toto, DSSE), written only when approved.
-        min_clean_accuracy: Run threshold; the floor may raise it.
-        min_robust_accuracy: Run threshold; the floor may raise it.
-        robust_attack: Attack gated on (``worst_case`` or one the tier ran).
-        robust_epsilon: Epsilon gated on; the floor may raise it.
+        min_clean_accuracy: Run threshold in [0, 1]; the floor may raise it.
+        min_robust_accuracy: Run threshold in [0, 1]; the floor may raise it.
+        robust_attack: Attack gated on (``worst_case`` or one the tier ran, if the floor allows).
+        robust_epsilon: Budget gated on, in input units (>= 0); the floor may raise it.
         policy_path: Policy floor YAML (``""``: the built-in floor). Bind a constant, never a
             run parameter: the shipped pipeline mounts the ``mlsecops-policy`` ConfigMap here.
-        approval_key_path: The gate's own ECDSA private key (Secret on this task only).
+        approval_key_path: The gate's own ECDSA private key (Secret on this task only); it must
+            differ from the model-signing key.
         signing_method: How the model is signed: ``key``, ``certificate`` or ``sigstore``.
         public_key_path: key method: the model-signing public key.
         chain_paths: certificate method: trusted CA certificates.
@@ -73,14 +72,21 @@ def gate(
         oidc_issuer: sigstore method: the OIDC issuer.
         trust_config_path: sigstore method: ClientTrustConfig JSON (offline).
         allow_masking_flags: Masking flags to waive; the floor decides which may be.
-        pushgateway_url: Optional Prometheus Pushgateway for step metrics.
-        run_id: Pipeline run id (metrics grouping).
-        pipeline_name: Pipeline name (metrics grouping and audit records).
+        pushgateway_url: Prometheus Pushgateway URL for this step's metrics (empty:
+            ``$MLSECOPS_PUSHGATEWAY_URL``, unset: no push); a failed push is only logged.
+        run_id: Run id grouping the pushed step metrics and recorded in the audit records.
+        pipeline_name: Pipeline name grouping the pushed step metrics and recorded in the audit
+            records.
         audit_log: Audit log file or directory (e.g. a PVC mount); ``""``: no audit trail.
             Every decision, approved or blocked, is appended before the task ends.
         audit_key_path: The audit key signing the records (Secret ``mlsecops-audit-key``).
 
     Returns:
+        decision: The decision JSON (every control, policy, floor, re-derivation), written
+            whether approved or blocked; metadata ``model_digest`` when approved.
+        report: The decision as Markdown.
+        approval: The signed approval (in-toto, DSSE), written only when approved; deploy acts on
+            it alone.
         model_digest: The approved model digest.
 
     """

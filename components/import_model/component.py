@@ -17,20 +17,30 @@ def import_model(
     run_id: str = "",
     pipeline_name: str = "secure-release",
 ):
-    """Write a model trained elsewhere as the one servable SavedModel, checked on ``test_data``.
+    """Bring a model trained elsewhere into the servable layout the chain signs, checked on data.
+
+    Writes ``source_model`` as the one servable SavedModel, reloads the export and requires it to
+    reproduce the source's scores on ``test_data``. Fails closed with a one-line error
+    (InvalidInputError), leaving ``model`` as it was: an unknown format, a Keras file refused by
+    safe_mode, a SavedModel whose serving signature reads or writes files or runs Python, an input
+    shape or class count that does not fit the data, non-finite scores or a symlinked path.
 
     Args:
         source_model: A Keras 3 classifier saved as a ``.keras`` file (loaded with safe_mode) or
             a TensorFlow SavedModel folder with a ``serving_default`` signature (or a TF Serving
             folder holding one version); e.g. from ``dsl.importer``.
-        test_data: validate-data's test split; the model must take its samples' shape and score
+        test_data: validate_data's test split; the model must take its samples' shape and score
             at least its classes.
-        model: The servable model folder (``1/``, input ``inputs``, output ``probabilities`` or
-            ``logits`` as detected) that sign-model, attack-test, the gate and deploy use.
         model_format: ``keras`` or ``savedmodel``; empty recognises it from the path.
-        pushgateway_url: Optional Prometheus Pushgateway for the step's metrics.
-        run_id: The run id metrics are grouped by.
-        pipeline_name: The pipeline name metrics are grouped by.
+        pushgateway_url: Prometheus Pushgateway URL for this step's metrics (empty:
+            ``$MLSECOPS_PUSHGATEWAY_URL``, unset: no push); a failed push is only logged.
+        run_id: Run id grouping the pushed step metrics (the ``run_id`` label).
+        pipeline_name: Pipeline name grouping the pushed step metrics (the ``pipeline`` label).
+
+    Returns:
+        model: The servable model folder (SavedModel ``1/``: input ``inputs``, output
+            ``probabilities`` or ``logits`` as detected; ``provenance.json``) that sign_model,
+            attack_test, the gate and deploy use; metadata ``imported_from``, ``output``.
 
     """
     from kfp_mlsecops.model_import import import_model as run_import

@@ -24,17 +24,30 @@ def merge_attack_results(
 ):
     """Merge every attack_test shard; write what the unsharded attack_test writes.
 
-    Fails closed unless the shards are exactly the shards of one run (same model and test-data
-    digests, attacks, params, epsilons, tier, seed; each shard once, every sample once).
+    Recomputes clean and robust accuracies, the worst case and the gradient-masking flags over
+    every sample; the merged results equal the unsharded ones except the wall times, which add up.
+    Fails closed (InvalidInputError, one line) unless the shards are exactly the shards of one run
+    (same model and test-data digests, attacks and params, epsilons, tier, seed, sample selection
+    and masking thresholds; each shard once, none missing, every sample once) and ``model`` and
+    ``test_data`` match their digests.
 
     Args:
-        shards: The ``results`` of every attack_test shard (``dsl.Collected``).
-        model: The model the shards attacked (its digest must match theirs).
-        test_data: The split the shards attacked (its digest must match theirs).
-        metrics: Output: the unsharded step's metrics.
-        results: Output: the robustness results, equal to the unsharded ones but for timing.
-        report: Output: the results as Markdown.
-        html_report: Output: the HTML robustness report.
+        shards: The ``results`` of every attack_test shard (``dsl.Collected``; schema
+            ``kfp-mlsecops/robustness-shard/v1``).
+        model: The model folder the shards attacked (its digest must match theirs).
+        test_data: The test split the shards attacked (its digest must match theirs).
+        pushgateway_url: Prometheus Pushgateway URL for this step's metrics (empty:
+            ``$MLSECOPS_PUSHGATEWAY_URL``, unset: no push); a failed push is only logged.
+        run_id: Run id grouping the pushed step metrics (the ``run_id`` label).
+        pipeline_name: Pipeline name grouping the pushed step metrics (the ``pipeline`` label).
+
+    Returns:
+        metrics: The unsharded step's metrics: accuracies per attack and epsilon, the worst case,
+            summed wall time and each masking flag as 0/1.
+        results: The merged robustness results JSON (``kfp-mlsecops/robustness/v2``), which
+            attest_robustness and the gate read like the unsharded ones.
+        report: The merged results as Markdown.
+        html_report: The merged self-contained HTML robustness report.
 
     """
     from kfp_mlsecops.attacks.html_report import attack_metrics

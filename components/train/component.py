@@ -29,15 +29,51 @@ def train(
     run_id: str = "",
     pipeline_name: str = "secure-training",
 ):
-    """Train on ``train_data``, evaluate on ``test_data``.
+    """Train a seeded Keras model on ``train_data`` and export it in KServe's servable layout.
 
-    ``adversarial`` is ``none``, ``pgd`` (PGD-AT, ``adv_steps`` steps) or ``fgsm_rs`` (FGSM with
-    random start), at L-inf budget ``adv_epsilon`` in input units. ``dp_noise_multiplier`` > 0
-    trains with DP-SGD instead (each example's gradient clipped to ``dp_l2_norm_clip``, Gaussian
-    noise of std ``dp_noise_multiplier * dp_l2_norm_clip``; 0: off) and logs the accounted
-    ``dp_epsilon`` at ``dp_delta`` (must be below 1 / training examples). ``model`` is a folder
-    in the servable layout: ``1/`` (the SavedModel KServe serves), ``provenance.json`` and
-    ``reference_stats.json``.
+    A small CNN (image splits) or MLP (tabular splits) ending in a softmax is trained with Adam:
+    plainly, adversarially (``adversarial``) or with DP-SGD (``dp_noise_multiplier`` > 0), never
+    both; then it is scored on ``test_data``. A bad parameter (InvalidInputError), splits that do
+    not fit together or a non-finite loss (TrainingError) fail the task; the model folder is
+    assembled aside and renamed into place, so a failure leaves no half-written model.
+
+    Args:
+        train_data: validate_data's train split (NPZ: ``x``, ``y``, value range, class count).
+        test_data: validate_data's test split: scored for the metrics and used to calibrate the
+            feature-squeezing threshold (at least 10 samples).
+        data_digest: validate_data's dataset digest (``sha256:<hex>``), recorded in the model's
+            ``provenance.json``.
+        epochs: Passes over the train split (integer >= 1).
+        batch_size: Samples per training step (integer >= 1); with DP-SGD the expected size of
+            the Poisson-sampled batches.
+        learning_rate: Adam's learning rate (0 < lr < 1).
+        seed: Seeds weight initialisation, shuffling and the adversarial random starts (integer
+            in [0, 2**32)); DP-SGD's sampling and noise come from the OS, never from it.
+        adversarial: ``none`` (clean training), ``pgd`` (PGD-AT, Madry et al. 2018) or
+            ``fgsm_rs`` (FGSM with random start, Wong et al. 2020).
+        adv_epsilon: Adversarial training's L-inf budget in input units (e.g. 0.2 for [0, 1]
+            data); > 0 and at most the input range width.
+        adv_steps: PGD-AT steps per batch (integer >= 1, step size ``2.5 * adv_epsilon /
+            adv_steps``); ``fgsm_rs`` always takes one step of ``1.25 * adv_epsilon``.
+        dp_noise_multiplier: DP-SGD's Gaussian noise std as a multiple of ``dp_l2_norm_clip``
+            (>= 0; 0: DP-SGD off).
+        dp_l2_norm_clip: DP-SGD's per-example gradient clipping norm (L2, > 0).
+        dp_delta: Delta of the reported (epsilon, delta) DP guarantee; 0 < delta < 1 / number of
+            training examples.
+        pushgateway_url: Prometheus Pushgateway URL for this step's metrics (empty:
+            ``$MLSECOPS_PUSHGATEWAY_URL``, unset: no push); a failed push is only logged.
+        run_id: Run id grouping the pushed step metrics (the ``run_id`` label).
+        pipeline_name: Pipeline name grouping the pushed step metrics (the ``pipeline`` label).
+
+    Returns:
+        model: The servable model folder: SavedModel ``1/`` (what KServe serves and every later
+            step loads), ``provenance.json`` (data digest, parameters, library versions) and
+            ``reference_stats.json`` (drift statistics, squeezing threshold); metadata
+            ``framework``, ``format``.
+        metrics: Test-split ``accuracy`` and ``loss``; with DP-SGD also ``dp_epsilon`` and
+            ``dp_delta``.
+        confusion: The confusion matrix on the test split.
+
     """
     from kfp_mlsecops.monitoring import record_step
     from kfp_mlsecops.training import train_model

@@ -30,16 +30,48 @@ def validate_data(
     run_id: str = "",
     pipeline_name: str = "secure-training",
 ) -> NamedTuple("ValidateDataOutputs", [("data_digest", str), ("test_data_digest", str)]):
-    """Validate ``dataset`` (an artifact) or ``source`` ("digits" or a path) and split it.
+    """Validate ``dataset`` (an artifact) or ``source`` and write a seeded, stratified split.
 
-    ``dataset_format`` is ``npz``, ``csv``, ``parquet`` or ``images`` (a folder with one
-    sub-folder per class); empty recognises it by suffix or folder (name it for an artifact
-    file: artifact paths have no suffix). Features must lie in [``value_min``, ``value_max``];
-    ``label_column`` names a table's label column. ``evaluation_only`` keeps every sample as
-    the test split (no train split), for a model trained elsewhere.
-    Fails with a one-line error when any error-severity check fails; no split is written then.
-    Outputs the dataset digest (train + test) and the test split's own digest, which the gate
-    uses to bind the split it re-evaluates on to this step's output.
+    Loads the data, runs every validation check and always writes the reports; only when no
+    error-severity check fails does it write the train/test split (NPZ: ``x``, ``y``, ``lower``,
+    ``upper``, ``n_classes``) and the manifest. Fails closed with a one-line error: an unusable
+    parameter or unloadable source (InvalidInputError) or a failed check (DataValidationError);
+    no split or manifest exists afterwards.
+
+    Args:
+        source: ``digits`` (scikit-learn's bundled 8x8 digits, scaled to [0, 1]) or a path the
+            container can read: ``.npz``, ``.csv``, ``.parquet``/``.pq`` or an image folder.
+        dataset: Optional dataset artifact (e.g. from ``dsl.importer``) in the same formats; it
+            takes precedence over ``source``.
+        dataset_format: ``npz``, ``csv``, ``parquet`` or ``images`` (one sub-folder per class);
+            empty recognises it by suffix or folder (name it for an artifact file: artifact paths
+            have no suffix).
+        label_column: The label column of a CSV or Parquet table.
+        test_fraction: Fraction of each class sent to the test split (strictly between 0 and 1).
+        seed: Seeds the split's shuffle (integer >= 0).
+        value_min: Lowest valid feature value, in input units; attacks clip to it.
+        value_max: Highest valid feature value (e.g. 1.0, or 255 for 8-bit images); must be above
+            ``value_min``.
+        num_classes: Number of classes K, labels 0..K-1 (0: infer max label + 1).
+        evaluation_only: Keep every sample, in order, as the test split (empty train split), to
+            evaluate a model trained elsewhere.
+        pushgateway_url: Prometheus Pushgateway URL for this step's metrics (empty:
+            ``$MLSECOPS_PUSHGATEWAY_URL``, unset: no push); a failed push is only logged.
+        run_id: Run id grouping the pushed step metrics (the ``run_id`` label).
+        pipeline_name: Pipeline name grouping the pushed step metrics (the ``pipeline`` label).
+
+    Returns:
+        train_data: The train split (NPZ); metadata ``digest``.
+        test_data: The test split (NPZ) that attack_test and the gate evaluate on; metadata
+            ``digest``.
+        report: The validation report as Markdown (every check and its result).
+        report_json: The validation report as JSON, written even when a check fails.
+        manifest: The data manifest JSON with the per-split digests; metadata ``digest``.
+        data_digest: The dataset's content digest (``sha256:<hex>`` over train and test), which
+            train records and attest_robustness attests.
+        test_data_digest: The test split's own digest; the gate checks the split it
+            re-evaluates on against it.
+
     """
     from collections import namedtuple
 

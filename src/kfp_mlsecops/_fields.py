@@ -10,22 +10,29 @@ import re
 from collections.abc import Set
 from typing import Any
 
+from kfp_mlsecops import constants as C
 from kfp_mlsecops._io import is_number
 
 __all__ = [
     "DIGEST_RE",
+    "HEX64_RE",
     "boolean",
     "digest",
+    "document",
+    "expected",
     "integer",
     "json_object",
     "nonempty_list",
     "number",
+    "optional_digest",
     "rate",
     "text",
 ]
 
+#: A SHA-256 as 64 lowercase hex digits (in-toto and Sigstore digest maps).
+HEX64_RE = re.compile(r"[0-9a-f]{64}")
 #: A content digest as the package writes it.
-DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+DIGEST_RE = re.compile(rf"sha256:{HEX64_RE.pattern}")
 
 
 def json_object(
@@ -98,3 +105,26 @@ def digest(value: object, what: str) -> str:
     if not isinstance(value, str) or not DIGEST_RE.fullmatch(value):
         raise ValueError(f"{what}={value!r} is not 'sha256:<64 hex>'")
     return value
+
+
+def optional_digest(obj: dict[str, Any], key: str) -> str | None:
+    """Return ``obj[key]`` checked as a digest, or None when ``obj`` lacks ``key``."""
+    return digest(obj[key], key) if key in obj else None
+
+
+def document(
+    value: object, schema: str, keys: Set[str], optional: Set[str] | None = None
+) -> dict[str, Any]:
+    """Return ``value`` if it is a document of ``schema`` with ``keys`` (see :func:`json_object`).
+
+    The schema is checked first, so a different document is named as such before its keys are.
+    """
+    if isinstance(value, dict) and value.get(C.SCHEMA) != schema:
+        raise ValueError(f"schema is {value.get(C.SCHEMA)!r}, expected {schema!r}")
+    return json_object(value, "the document", keys, optional)
+
+
+def expected(obj: dict[str, Any], key: str, want: object) -> None:
+    """Raise unless ``obj[key]`` is ``want`` (a fixed value such as a method's name)."""
+    if obj[key] != want:
+        raise ValueError(f"{key}={obj[key]!r}, expected {want!r}")

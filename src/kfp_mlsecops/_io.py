@@ -72,11 +72,18 @@ def one_line(error: BaseException | str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def first_line(error: BaseException, limit: int) -> str:
+    """Return the first line of ``error`` (its class name when empty), cut at ``limit``."""
+    text = str(error)
+    return (text.splitlines()[0] if text else type(error).__name__)[:limit]
+
+
 def _no_constants(token: str) -> Any:
     raise ValueError(f"non-finite number {token} is not allowed")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for ``json.loads``: an object, ValueError on a repeated key."""
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
@@ -88,9 +95,21 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def strict_json(text: str | bytes) -> Any:
     """Parse JSON strictly (no NaN/Infinity, no duplicate keys); ValueError with a short reason."""
     try:
-        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=no_duplicate_keys)
     except json.JSONDecodeError as e:
         raise ValueError(f"not JSON ({e.msg} at line {e.lineno})") from e
+
+
+def _finite_only(token: str) -> Any:
+    raise ValueError(f"non-finite number {token}")
+
+
+def finite_json(text: str | bytes) -> Any:
+    """Parse JSON refusing NaN/Infinity (ValueError); unlike :func:`strict_json`, keys may repeat.
+
+    For the readers whose documents never were checked for repeated keys.
+    """
+    return json.loads(text, parse_constant=_finite_only)
 
 
 def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ loudly in one place instead of silently in the gate.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from kfp_mlsecops._version import __version__
 
 # --- dataset split artifacts (NPZ) -------------------------------------------------------------
 #: Arrays stored in every split NPZ written by validate_data.
@@ -57,15 +59,18 @@ CLEAN_ACCURACY = "clean_accuracy"
 ROBUST_ACCURACY = "robust_accuracy"
 #: Pseudo-attack name for the per-sample worst case over every attack run (metric names, reports).
 WORST_CASE = "worst_case"
-#: Attacks the robustness evaluation knows, by the name used in results and metric keys.
-ATTACK_NAMES = ("fgsm", "pgd", "pgd_l2", "apgd_ce", "apgd_t", "square")
 #: Evaluation tiers: ``fast`` (every run) and ``reliable`` (AutoAttack-style worst case).
 TIER = "tier"
 TIER_FAST = "fast"
 TIER_RELIABLE = "reliable"
 TIERS = (TIER_FAST, TIER_RELIABLE)
-#: The attacks each tier runs (all L-inf); the worst case is over these.
-TIER_ATTACKS = {TIER_FAST: ("fgsm", "pgd"), TIER_RELIABLE: ("apgd_ce", "apgd_t", "square")}
+if TYPE_CHECKING:  # derived from kfp_mlsecops.attack_catalog on access (``__getattr__`` below)
+    #: Attacks the robustness evaluation knows, by the name used in results and metric keys:
+    #: fgsm, pgd, pgd_l2, apgd_ce, apgd_t, square, then any registered later.
+    ATTACK_NAMES: tuple[str, ...]
+    #: The attacks each tier runs (fast: fgsm, pgd; reliable: apgd_ce, apgd_t, square; all
+    #: L-inf); the worst case is over these.
+    TIER_ATTACKS: dict[str, tuple[str, ...]]
 #: Results key holding the gradient-masking diagnostics (one object per MASKING_FLAGS id).
 MASKING = "masking"
 #: Invariants every robustness result has checked (listed under "invariants" in the results JSON);
@@ -119,7 +124,7 @@ AUDIT_SECRET = "mlsecops-audit-key"  # noqa: S105 - a Secret name, not a secret
 # --- component image ---------------------------------------------------------------------------
 #: The image every component runs in (built from the repo's Dockerfile). Override at compile time
 #: with MLSECOPS_IMAGE; the committed YAML uses this default.
-DEFAULT_IMAGE = "ghcr.io/kfp-mlsecops/kfp-mlsecops:0.1.0"
+DEFAULT_IMAGE = f"ghcr.io/kfp-mlsecops/kfp-mlsecops:{__version__}"
 
 
 def robust_metric_name(attack: str, epsilon: float) -> str:
@@ -197,12 +202,21 @@ SIGNING_METHOD_SIGSTORE = "sigstore"
 
 
 def __getattr__(name: str) -> Any:
-    """Derive ``SIGNING_METHODS`` and ``VERIFY_CONFIGMAPS`` from the signing registry.
+    """Derive the attack names from the attack catalog and the signing names from their registry.
 
-    ``SIGNING_METHODS``: every method name. ``VERIFY_CONFIGMAPS``: each method's default
-    ConfigMap of verification material, mounted at ``VERIFY_KEY_MOUNT`` on gate, deploy and the
-    verified predictor. Read on access (the registry is light), so they are never stale.
+    ``ATTACK_NAMES``: every attack name; ``TIER_ATTACKS``: ``{tier: its attack names}``
+    (:mod:`kfp_mlsecops.attack_catalog`). ``SIGNING_METHODS``: every method name.
+    ``VERIFY_CONFIGMAPS``: each method's default ConfigMap of verification material, mounted at
+    ``VERIFY_KEY_MOUNT`` on gate, deploy and the verified predictor. Read on access (both
+    registries are light), so they are never stale.
     """
+    if name in ("ATTACK_NAMES", "TIER_ATTACKS"):
+        from kfp_mlsecops import attack_catalog
+
+        return (
+            attack_catalog.attack_names() if name == "ATTACK_NAMES" else attack_catalog.tier_table()
+        )
+
     from kfp_mlsecops.signing import registry
 
     if name == "SIGNING_METHODS":
@@ -223,7 +237,7 @@ SIGNATURE_FILE = "model.sig"
 ATTESTATION_FILE = "attestation.json"
 APPROVAL_FILE = "approval.json"
 #: The verified predictor image (``docker build --target predictor``); pin a digest when deploying.
-DEFAULT_PREDICTOR_IMAGE = "ghcr.io/kfp-mlsecops/kfp-mlsecops-predictor:0.1.0"
+DEFAULT_PREDICTOR_IMAGE = f"ghcr.io/kfp-mlsecops/kfp-mlsecops-predictor:{__version__}"
 #: How long deploy (apply) waits for the new revision to be Ready before rolling back, seconds.
 DEPLOY_WAIT_SECONDS = 300
 

@@ -84,7 +84,8 @@ def _run_build() -> Path:
     reason = (stderr.strip().splitlines() or ["no output"])[-1]
     if process.returncode == SOURCE_UNAVAILABLE:
         # The only case reported as not run: KFP's Go source cannot be had on this machine
-        # (the module proxy refuses KFP's versions, GitHub unreachable; README "Not run here").
+        # (the module proxy refuses KFP's versions, GitHub unreachable; docs/verification.md,
+        # "Not run here").
         pytest.skip(f"KFP backend check not run: {reason}")
     if process.returncode != 0 or not lines:
         pytest.fail(

@@ -4,27 +4,7 @@ import shutil
 from pathlib import Path
 
 import _safety_artifacts as A
-import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-
-from kfp_mlsecops.data.split_io import Split, save_split
-
-
-@pytest.fixture(scope="session")
-def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real output of train_model (1 epoch on 8x8 digits): SavedModel ``1/``, provenance."""
-    from kfp_mlsecops.training import train_model
-
-    folder = tmp_path_factory.mktemp("safety-train")
-    digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32).reshape(-1, 8, 8, 1)
-    y = digits.target.astype(np.int64)
-    train = save_split(folder / "train.npz", Split(x[:1400], y[:1400], 0.0, 1.0, 10))
-    test = save_split(folder / "test.npz", Split(x[1400:], y[1400:], 0.0, 1.0, 10))
-    model_dir = folder / "model"
-    train_model(train_path=train, test_path=test, model_dir=model_dir, epochs=1, seed=0)
-    return model_dir
 
 
 @pytest.fixture

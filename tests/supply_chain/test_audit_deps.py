@@ -1,7 +1,7 @@
 """`make audit-deps` (supply-chain/audit.py): the ignore file's rules and the report summary.
 
 The audit itself needs a vulnerability service (PyPI's JSON API per version, or OSV); where it is
-unreachable the audit fails, which README "Supply chain" records. These tests need no network.
+unreachable the audit fails, which docs/supply-chain.md records. These tests need no network.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.servable import SavedModelClassifier, load_servable
 
-__all__ = ["SavedModelClassifier", "load_attack_model"]
+__all__ = ["SavedModelClassifier", "load_attack_model", "load_model_for_split"]
 
 
 def load_attack_model(path: str | os.PathLike[str]) -> Any:
@@ -47,3 +47,32 @@ def load_attack_model(path: str | os.PathLike[str]) -> Any:
         f"model '{path}': not a .keras file or a folder; pass a model folder, a .keras file or a "
         "SavedModel folder (pickle and .h5 are refused: they can run code on load)"
     )
+
+
+def load_model_for_split(
+    path: str | os.PathLike[str], x: Any, split_path: str | os.PathLike[str], *, fix: str
+) -> Any:
+    """Load a model as :func:`load_attack_model` does and check it takes the split's samples.
+
+    Args:
+        path: the model (a model folder, a ``.keras`` file or a SavedModel folder).
+        x: the split's samples, shaped ``(N, *sample_shape)``.
+        split_path: the split file, named in the error.
+        fix: what to do when the shapes differ, e.g. ``pass the model trained on this split``.
+
+    Raises InvalidInputError when the model has no fixed input shape or it is not the samples'.
+
+    """
+    model = load_attack_model(path)
+    try:
+        shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    except (AttributeError, IndexError, TypeError) as e:
+        raise InvalidInputError(
+            f"model '{path}': needs one input with a fixed shape; build it with keras.Input"
+        ) from e
+    if shape != tuple(x.shape[1:]):
+        raise InvalidInputError(
+            f"model '{path}' takes {shape} but the split '{split_path}' has "
+            f"{tuple(x.shape[1:])}; {fix}"
+        )
+    return model

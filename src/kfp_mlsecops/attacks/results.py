@@ -25,37 +25,24 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._fields import (
-    digest as _digest,
-)
-from kfp_mlsecops._fields import (
-    integer as _integer,
-)
-from kfp_mlsecops._fields import (
-    json_object as _object,
-)
-from kfp_mlsecops._fields import (
-    nonempty_list as _list,
-)
-from kfp_mlsecops._fields import (
-    number as _number,
-)
-from kfp_mlsecops._fields import (
-    rate as _accuracy,
-)
-from kfp_mlsecops._fields import (
-    text as _text,
-)
-from kfp_mlsecops._io import is_number, read_json_file, write_json_atomic
+from kfp_mlsecops._fields import digest as _digest
+from kfp_mlsecops._fields import document as _document
+from kfp_mlsecops._fields import integer as _integer
+from kfp_mlsecops._fields import json_object as _object
+from kfp_mlsecops._fields import nonempty_list as _list
+from kfp_mlsecops._fields import number as _number
+from kfp_mlsecops._fields import optional_digest as _optional_digest
+from kfp_mlsecops._fields import rate as _accuracy
+from kfp_mlsecops._fields import text as _text
+from kfp_mlsecops._io import is_number
+from kfp_mlsecops._results_file import ResultsDocument, ResultsFile
 from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = [
@@ -180,7 +167,7 @@ def unpack_bits(text: object, n: int, *, what: str = "bits") -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class RobustnessResults:
+class RobustnessResults(ResultsDocument):
     """The robustness results: per-sample outcomes, the figures they give, and the settings.
 
     The accuracies are computed from the bits, so a document written from this object is
@@ -189,6 +176,12 @@ class RobustnessResults:
     that attack at that epsilon and every smaller one. Attacks keep their run order. Compare two
     results with :meth:`to_dict`.
     """
+
+    _FILE = ResultsFile(
+        name="robustness results",
+        missing="run the attack-test step first",
+        fix="fix the attack-test output",
+    )
 
     tier: str
     epsilons: tuple[float, ...]
@@ -349,28 +342,8 @@ class RobustnessResults:
         return doc
 
     @classmethod
-    def from_dict(cls, doc: object) -> RobustnessResults:
-        """Return the results in ``doc``; InvalidInputError (naming the field) unless valid."""
-        try:
-            return _parse(doc)
-        except ValueError as e:
-            raise InvalidInputError(f"robustness results: {e}; fix the attack-test output") from e
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> RobustnessResults:
-        """Read and strictly validate a results file; InvalidInputError when unusable."""
-        where, fix = f"robustness results '{path}'", "fix the attack-test output"
-        doc = read_json_file(path, where=where, missing="run the attack-test step first", fix=fix)
-        try:
-            return _parse(doc)
-        except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; {fix}") from e
-
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Check the document reads back, then write it atomically (sorted, indented JSON)."""
-        doc = self.to_dict()
-        RobustnessResults.from_dict(doc)  # never write what the reader would refuse
-        return write_json_atomic(path, doc)
+    def _from_json(cls, doc: object) -> RobustnessResults:
+        return _parse(doc)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -407,9 +380,7 @@ def _share(bits: np.ndarray) -> float:
 
 
 def _parse(doc: object) -> RobustnessResults:
-    if isinstance(doc, dict) and doc.get(C.SCHEMA) != C.ROBUSTNESS_SCHEMA:
-        raise ValueError(f"schema is {doc.get(C.SCHEMA)!r}, expected {C.ROBUSTNESS_SCHEMA!r}")
-    obj = _object(doc, "the document", _KEYS, _OPTIONAL)
+    obj = _document(doc, C.ROBUSTNESS_SCHEMA, _KEYS, _OPTIONAL)
     tier = obj[C.TIER]
     if tier not in C.TIERS:
         raise ValueError(f"{C.TIER}={tier!r} must be one of {', '.join(C.TIERS)}")
@@ -449,9 +420,7 @@ def _parse(doc: object) -> RobustnessResults:
         masking=_masking(obj[C.MASKING]),
         invariants=_invariants(obj["invariants"]),
         test_data_digest=_digest(obj[C.TEST_DATA_DIGEST], C.TEST_DATA_DIGEST),
-        model_digest=(
-            _digest(obj[C.MODEL_DIGEST], C.MODEL_DIGEST) if C.MODEL_DIGEST in obj else None
-        ),
+        model_digest=_optional_digest(obj, C.MODEL_DIGEST),
         wall_time_s=_number(obj["wall_time_s"], "wall_time_s", low=0.0),
         attack_wall_time_s=_wall_times(obj["attack_wall_time_s"]),
     )

@@ -1,51 +1,47 @@
-"""The attacks by name, their default hyper-parameters, and the two evaluation tiers."""
+"""Build attacks by name (:mod:`kfp_mlsecops.attack_catalog` declares them) and the tiers."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kfp_mlsecops import attack_catalog
 from kfp_mlsecops import constants as C
-from kfp_mlsecops.attacks.apgd import APGD, APGDT
+from kfp_mlsecops.attack_catalog import AttackSpec, SpecView
 from kfp_mlsecops.attacks.base import Attack
-from kfp_mlsecops.attacks.fgsm import FGSM
-from kfp_mlsecops.attacks.pgd import PGD
-from kfp_mlsecops.attacks.square import Square
 from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = ["DEFAULT_PARAMS", "attack_class", "build_attack", "square_queries", "tier_attacks"]
 
-#: Constructor defaults per attack name in an evaluation (``seed`` and ``pgd_steps`` are added).
-#: APGD-CE: 100 iterations, as in AutoAttack. APGD-T: the 9 highest other classes as targets, as
-#: in AutoAttack, but 30 iterations per target instead of 100 (on the digits CNNs this stays within
-#: one point of ART's AutoAttack at a third of the cost). Square: see ``square_queries``.
-DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
-    "fgsm": {},
-    "pgd": {"norm": "linf"},
-    "pgd_l2": {"norm": "l2"},
-    "apgd_ce": {"loss": "ce", "n_iter": 100},
-    "apgd_t": {"n_iter": 30, "n_targets": 9},
-    "square": {},
-}
+#: Constructor defaults per attack name in an evaluation (``seed``, ``pgd_steps`` and Square's
+#: query budget are added as the attack's spec says); read-only, from
+#: :mod:`kfp_mlsecops.attack_catalog`, which explains each default. Square: see ``square_queries``.
+DEFAULT_PARAMS: Mapping[str, Mapping[str, Any]] = SpecView(lambda spec: spec.params)
 #: Square's query budget in an evaluation: 16 per input pixel, between these bounds (the paper
 #: and AutoAttack use 5000 on 32x32 images; 8x8 digits get 1024).
 SQUARE_QUERIES_PER_PIXEL = 16
 SQUARE_QUERY_RANGE = (1000, 5000)
-_FACTORIES: dict[str, Any] = {
-    "fgsm": FGSM,
-    "pgd": PGD,
-    "pgd_l2": PGD,
-    "apgd_ce": APGD,
-    "apgd_t": APGDT,
-    "square": Square,
-}
+
+
+def _spec(name: object) -> AttackSpec:
+    if not isinstance(name, str) or name not in C.ATTACK_NAMES:
+        raise InvalidInputError(f"attack {name!r}: unknown; use one of {list(C.ATTACK_NAMES)}")
+    return attack_catalog.get_attack(name)
 
 
 def attack_class(name: str) -> type[Attack]:
-    """Return the class that builds attack ``name``; InvalidInputError for an unknown name."""
-    if not isinstance(name, str) or name not in _FACTORIES:
-        raise InvalidInputError(f"attack {name!r}: unknown; use one of {list(C.ATTACK_NAMES)}")
-    factory: type[Attack] = _FACTORIES[name]
+    """Return the class that builds attack ``name``; InvalidInputError for an unknown name.
+
+    The class is imported from the module its spec names on first use.
+    """
+    spec = _spec(name)
+    factory = getattr(importlib.import_module(spec.module), spec.class_name, None)
+    if not (isinstance(factory, type) and issubclass(factory, Attack)):
+        raise InvalidInputError(
+            f"attack {name!r}: {spec.module}.{spec.class_name} is not an Attack subclass; "
+            "fix its attack_catalog entry"
+        )
     return factory
 
 
@@ -89,15 +85,17 @@ def build_attack(
     """Construct attack ``name`` with the evaluation defaults, ``seed`` and ``overrides``.
 
     ``pgd_steps`` applies to ``pgd`` and ``pgd_l2``; ``input_shape`` (one sample) sets Square's
-    query budget (:func:`square_queries`). Bad names or parameters raise InvalidInputError.
+    query budget (:func:`square_queries`); which of them (and ``seed``) an attack takes is its
+    spec's ``takes_*`` fields. Bad names or parameters raise InvalidInputError.
     """
     factory = attack_class(name)
-    params = dict(DEFAULT_PARAMS[name])
-    if name in ("pgd", "pgd_l2"):
+    spec = attack_catalog.get_attack(name)
+    params = dict(spec.params)
+    if spec.takes_pgd_steps:
         params["steps"] = pgd_steps
-    if name != "fgsm":
+    if spec.takes_seed:
         params["seed"] = seed
-    if name == "square":
+    if spec.takes_square_queries:
         params["n_queries"] = square_queries(input_shape)
     params.update(overrides or {})
     try:

@@ -15,7 +15,6 @@ the same JSON number, and the predicate read back from the payload keeps the ori
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from google.protobuf import json_format
@@ -25,12 +24,12 @@ from in_toto_attestation.v1.statement import Statement
 
 from kfp_mlsecops import constants as C
 from kfp_mlsecops._fields import DIGEST_RE as _DIGEST
-from kfp_mlsecops._io import strict_json
+from kfp_mlsecops._fields import HEX64_RE
+from kfp_mlsecops._io import one_line, strict_json
 from kfp_mlsecops.attestation import predicate as P
 from kfp_mlsecops.attestation._json import canonical
 from kfp_mlsecops.attestation.predicate import AttestationPredicate
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _SUBJECT_KEYS = {"name", "digest", "annotations"}
 
 
@@ -74,14 +73,14 @@ def read_statement(payload: bytes, predicate_type: str) -> tuple[str, str, objec
     try:
         document = strict_json(payload)
     except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"payload is not strict JSON ({_short(e)})") from e
+        raise ValueError(f"payload is not strict JSON ({one_line(e, 160)})") from e
     if not isinstance(document, dict):
         raise ValueError("payload is not a JSON object (not an in-toto Statement)")
     try:  # the in-toto schema: known fields only, right types, subject digests present
         message = json_format.ParseDict(document, statement_pb2.Statement())
         Statement.copy_from_pb(message).validate()
     except (json_format.ParseError, ValueError, TypeError) as e:
-        raise ValueError(f"payload is not a valid in-toto Statement ({_short(e)})") from e
+        raise ValueError(f"payload is not a valid in-toto Statement ({one_line(e, 160)})") from e
     if document.get("_type") != C.IN_TOTO_STATEMENT_TYPE:
         raise ValueError(f"statement type is {document.get('_type')!r}, not in-toto Statement v1")
     if document.get("predicateType") != predicate_type:
@@ -104,7 +103,7 @@ def _subject(subjects: object) -> tuple[str, str]:
         raise ValueError("subject has no name")
     if not isinstance(digest, dict) or set(digest) != {"sha256"}:
         raise ValueError("subject digest must hold exactly one sha256 entry")
-    if not isinstance(digest["sha256"], str) or not _HEX64.fullmatch(digest["sha256"]):
+    if not isinstance(digest["sha256"], str) or not HEX64_RE.fullmatch(digest["sha256"]):
         raise ValueError("subject sha256 digest is not 64 lowercase hex digits")
     annotations = subject.get("annotations")
     if annotations != {C.ATTESTATION_DIGEST_ANNOTATION: C.MODEL_DIGEST_DEFINITION}:
@@ -150,8 +149,3 @@ def parse_predicate(predicate: object, *, name: str, digest: str) -> Attestation
         attack_config=predicate[P.ATTACK_CONFIG],
         library_versions=versions,
     )
-
-
-def _short(error: BaseException, limit: int = 160) -> str:
-    text = " ".join((str(error) or type(error).__name__).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

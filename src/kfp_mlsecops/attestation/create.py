@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import DIGEST_RE
 from kfp_mlsecops._io import strict_json
 from kfp_mlsecops.attestation import predicate as P
 from kfp_mlsecops.attestation._json import canonical
@@ -15,8 +15,6 @@ from kfp_mlsecops.attestation.statement import sign_statement
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.signing import SigningConfig, model_digest
 from kfp_mlsecops.signing.method import EnvelopeSigner
-
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 PathArg = str | os.PathLike[str]
 
@@ -174,7 +172,7 @@ def _json_object(value: object, what: str) -> dict[str, Any]:
 
 
 def _data_digest(value: object) -> str:
-    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+    if not isinstance(value, str) or not DIGEST_RE.fullmatch(value):
         raise InvalidInputError(
             f"data_digest {value!r:.80} is not sha256:<64 hex>; pass validate_data's dataset digest"
         )

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import DIGEST_RE
 from kfp_mlsecops._io import one_line, sha256_file, strict_json
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, VerificationError
 from kfp_mlsecops.signing import SigningConfig, VerificationConfig
@@ -78,7 +79,6 @@ _CONTENT = (
     "prev_hash",
 )
 _FIELDS = (*_CONTENT, "hash", "signature")
-_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -316,7 +316,7 @@ def _parse(text: str, fail: Callable[[str], VerificationError]) -> dict[str, Any
     if texts:
         raise fail(f"has non-string fields ({', '.join(texts)})")
     for key in ("hash", "prev_hash"):
-        if not _HASH.fullmatch(obj[key]):
+        if not DIGEST_RE.fullmatch(obj[key]):
             raise fail(f"has {key} {obj[key]!r:.80}, not sha256:<64 hex>")
     if obj["kind"] not in KINDS:
         raise fail(f"has kind {obj['kind']!r:.40}, not one of {KINDS}")

@@ -12,13 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kfp_mlsecops._exit_codes import EXIT_ERROR, EXIT_OK
 from kfp_mlsecops.errors import MLSecOpsError
 
 __all__ = ["add_audit_parser", "run_audit"]
-
-# Same values as kfp_mlsecops.cli.main (not imported from there: main imports this module).
-EXIT_OK = 0
-EXIT_ERROR = 1
 
 
 def add_audit_parser(subparsers: Any) -> argparse.ArgumentParser:

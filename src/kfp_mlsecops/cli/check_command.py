@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kfp_mlsecops._exit_codes import EXIT_USAGE
 from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = ["add_check_parser", "run_check"]
-
-_EXIT_USAGE = 2
 
 
 def _reporter(text: str) -> tuple[str, Path | None]:
@@ -114,10 +113,10 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.run is None and args.namespace is None:
         print("mlsecops check: error: pass --run DIR, --namespace NS or both", file=sys.stderr)
-        return _EXIT_USAGE
+        return EXIT_USAGE
     if args.namespace is None and (args.kubeconfig is not None or args.context is not None):
         print("mlsecops check: error: --kubeconfig/--context need --namespace", file=sys.stderr)
-        return _EXIT_USAGE
+        return EXIT_USAGE
     if args.public_key is not None and not args.public_key.is_file():
         raise InvalidInputError(f"--public-key '{args.public_key}': not found; check the path")
     if args.kubeconfig is not None and not args.kubeconfig.is_file():

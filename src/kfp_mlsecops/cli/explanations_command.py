@@ -9,25 +9,23 @@ failure is one line on stderr.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops.cli._args import bounded_float, int_at_least
-from kfp_mlsecops.cli.signing_commands import (
-    EXIT_BLOCKED,
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_USAGE,
-    error_exit,
+from kfp_mlsecops.cli._model_checks import (
+    add_data_argument,
+    add_model_check_parser,
+    add_out_argument,
+    run_model_check,
 )
-from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
 
 __all__ = ["add_explanations_parser", "run_explanations"]
 
 
 def add_explanations_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``explanations`` to an ``add_subparsers()`` object; return its parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_model_check_parser(
+        subparsers,
         "explanations",
         help="saliency sanity check: do gradient maps change when the weights are randomized?",
         description="Compute gradient saliency maps (|d logit / d x| of the predicted class, and "
@@ -38,23 +36,9 @@ def add_explanations_parser(subparsers: Any) -> argparse.ArgumentParser:
         "below --max-similarity; gradient x input is reported only. Writes the cascade to --out "
         "and prints one summary line. Exit 0 passed, 3 failed (results still written), 2 bad "
         "options or input, 1 other error.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--model",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="the model folder the train step writes (or a .keras file / SavedModel folder)",
-    )
-    parser.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        metavar="NPZ",
-        help="held-out data the model takes: validate-data's test.npz",
-    )
-    parser.add_argument("--out", type=Path, required=True, metavar="JSON")
+    add_data_argument(parser, "--data", "held-out data the model takes: validate-data's test.npz")
+    add_out_argument(parser)
     parser.add_argument(
         "--samples", type=int_at_least(2), default=64, help="test samples drawn (seeded)"
     )
@@ -72,30 +56,32 @@ def add_explanations_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_explanations(args: argparse.Namespace) -> int:
     """Run ``mlsecops explanations``; return its exit code."""
-    from kfp_mlsecops.explanations import SanityParameters, run_explanations_check
+    from kfp_mlsecops.explanations import (
+        ExplanationsResults,
+        SanityParameters,
+        run_explanations_check,
+    )
 
-    try:
+    def check() -> ExplanationsResults:
         parameters = SanityParameters(
             n_samples=args.samples, seed=args.seed, max_similarity=args.max_similarity
         )
-        results = run_explanations_check(
+        return run_explanations_check(
             model_path=args.model, test_path=args.data, out_path=args.out, parameters=parameters
         )
-    except InvalidInputError as e:
-        return error_exit("explanations", "error", e, EXIT_USAGE)
-    except MLSecOpsError as e:
-        return error_exit("explanations", "error", e, EXIT_ERROR)
-    print(f"mlsecops explanations: {results.summary()}; wrote '{args.out}'")
-    if not results.passed:
+
+    def refusal(results: ExplanationsResults) -> str | None:
+        if results.passed:
+            return None
+        limit = results.parameters.max_similarity
         failed = ", ".join(
             f"{m.name} ({m.similarity:.2f})"
             for m in results.methods
-            if m.gates and not m.passed(parameters.max_similarity)
+            if m.gates and not m.passed(limit)
         )
-        message = (
+        return (
             f"saliency maps of {failed} barely change when the model's weights are randomized "
-            f"(similarity >= {parameters.max_similarity:g}): they do not explain this model; "
-            "do not rely on them"
+            f"(similarity >= {limit:g}): they do not explain this model; do not rely on them"
         )
-        return error_exit("explanations", "FAILED", InvalidInputError(message), EXIT_BLOCKED)
-    return EXIT_OK
+
+    return run_model_check("explanations", check, out=args.out, refusal=refusal, label="FAILED")

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from kfp_mlsecops import __version__
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._exit_codes import EXIT_BLOCKED, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from kfp_mlsecops.cli._args import (
     bounded_float,
     epsilon_list,
@@ -34,11 +36,6 @@ from kfp_mlsecops.model_import.formats import model_format_names
 from kfp_mlsecops.training.adversarial import ADVERSARIAL_METHODS
 
 __all__ = ["main"]
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_BLOCKED = 3
 
 
 def _epsilon_keys(text: str) -> str:
@@ -309,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hardened Kubeflow Pipelines components for MLSecOps: "
         "validate -> train -> attack-test -> attest -> sign -> gate -> deploy.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

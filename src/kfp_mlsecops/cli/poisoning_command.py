@@ -9,24 +9,22 @@ every failure is one line on stderr.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from kfp_mlsecops.cli.signing_commands import (
-    EXIT_BLOCKED,
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_USAGE,
-    error_exit,
+from kfp_mlsecops.cli._model_checks import (
+    add_data_argument,
+    add_model_check_parser,
+    add_out_argument,
+    run_model_check,
 )
-from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
 
 __all__ = ["add_poisoning_parser", "run_poisoning"]
 
 
 def add_poisoning_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``poisoning`` to an ``add_subparsers()`` object; return its parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_model_check_parser(
+        subparsers,
         "poisoning",
         help="backdoor scan: spectral signatures of the training data in the trained model",
         description="Read the model's penultimate-layer representation of every training "
@@ -36,43 +34,29 @@ def add_poisoning_parser(subparsers: Any) -> argparse.ArgumentParser:
         "samples of other classes: a backdoor). Writes per-class figures and flagged sample "
         "indices to --out and prints one summary line. Exit 0 no suspicious class, 3 a class "
         "is suspicious (results still written), 2 bad options or input, 1 other error.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--model",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="the model folder the train step writes (or a .keras file / SavedModel folder)",
+    add_data_argument(
+        parser, "--data", "the training split the model was trained on: validate-data's train.npz"
     )
-    parser.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        metavar="NPZ",
-        help="the training split the model was trained on: validate-data's train.npz",
-    )
-    parser.add_argument("--out", type=Path, required=True, metavar="JSON")
+    add_out_argument(parser)
     return parser
 
 
 def run_poisoning(args: argparse.Namespace) -> int:
     """Run ``mlsecops poisoning``; return its exit code."""
-    from kfp_mlsecops.poisoning import run_poisoning_scan
+    from kfp_mlsecops.poisoning import PoisoningResults, run_poisoning_scan
 
-    try:
-        results = run_poisoning_scan(model_path=args.model, train_path=args.data, out_path=args.out)
-    except InvalidInputError as e:
-        return error_exit("poisoning", "error", e, EXIT_USAGE)
-    except MLSecOpsError as e:
-        return error_exit("poisoning", "error", e, EXIT_ERROR)
-    print(f"mlsecops poisoning: {results.summary()}; wrote '{args.out}'")
-    if results.suspicious:
+    def check() -> PoisoningResults:
+        return run_poisoning_scan(model_path=args.model, train_path=args.data, out_path=args.out)
+
+    def refusal(results: PoisoningResults) -> str | None:
+        if not results.suspicious:
+            return None
         labels = ", ".join(str(c.label) for c in results.classes if c.suspicious)
-        message = (
+        return (
             f"class(es) {labels} hold a separated group of samples that look relabelled from "
             f"other classes ({len(results.flagged)} flagged in '{args.out}'); inspect and remove "
             "them, then retrain"
         )
-        return error_exit("poisoning", "BLOCKED", InvalidInputError(message), EXIT_BLOCKED)
-    return EXIT_OK
+
+    return run_model_check("poisoning", check, out=args.out, refusal=refusal, label="BLOCKED")

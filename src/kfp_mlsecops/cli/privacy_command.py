@@ -9,25 +9,23 @@ advantage exceeds ``--max-advantage`` (the results are still written), 2 bad opt
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops.cli._args import fraction, int_at_least
-from kfp_mlsecops.cli.signing_commands import (
-    EXIT_BLOCKED,
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_USAGE,
-    error_exit,
+from kfp_mlsecops.cli._model_checks import (
+    add_data_argument,
+    add_model_check_parser,
+    add_out_argument,
+    run_model_check,
 )
-from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
 
 __all__ = ["add_privacy_parser", "run_privacy"]
 
 
 def add_privacy_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``privacy`` to an ``add_subparsers()`` object; return its parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_model_check_parser(
+        subparsers,
         "privacy",
         help="membership-inference test: does the model reveal its training samples?",
         description="Attack the model with a loss-threshold membership-inference attack (Yeom "
@@ -37,22 +35,10 @@ def add_privacy_parser(subparsers: Any) -> argparse.ArgumentParser:
         "AUC and TPR at FPR 1% and 0.1% (unsupported when too few non-members allow one "
         "false positive) to --out and prints one summary line. Exit 0 measured, 3 advantage "
         "above --max-advantage (results still written), 2 bad options or input, 1 other error.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--model",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="the model folder the train step writes (or a .keras file / SavedModel folder)",
-    )
-    parser.add_argument(
-        "--train-data", type=Path, required=True, metavar="NPZ", help="members: train.npz"
-    )
-    parser.add_argument(
-        "--test-data", type=Path, required=True, metavar="NPZ", help="non-members: test.npz"
-    )
-    parser.add_argument("--out", type=Path, required=True, metavar="JSON")
+    add_data_argument(parser, "--train-data", "members: train.npz")
+    add_data_argument(parser, "--test-data", "non-members: test.npz")
+    add_out_argument(parser)
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="balancing subsample")
     parser.add_argument(
         "--max-advantage",
@@ -66,28 +52,26 @@ def add_privacy_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_privacy(args: argparse.Namespace) -> int:
     """Run ``mlsecops privacy``; return its exit code."""
-    from kfp_mlsecops.privacy import run_membership_test
+    from kfp_mlsecops.privacy import MembershipResults, run_membership_test
 
-    try:
-        results = run_membership_test(
+    def check() -> MembershipResults:
+        return run_membership_test(
             model_path=args.model,
             train_path=args.train_data,
             test_path=args.test_data,
             out_path=args.out,
             seed=args.seed,
         )
-    except InvalidInputError as e:
-        return error_exit("privacy", "error", e, EXIT_USAGE)
-    except MLSecOpsError as e:
-        return error_exit("privacy", "error", e, EXIT_ERROR)
-    print(f"mlsecops privacy: {results.summary()}; wrote '{args.out}'")
-    limit = args.max_advantage
-    if limit is not None and results.leaks(limit):
-        message = (
+
+    def refusal(results: MembershipResults) -> str | None:
+        limit = args.max_advantage
+        if limit is None or not results.leaks(limit):
+            return None
+        return (
             f"membership advantage {results.advantage:.4f} ({results.worst_attack.attack}) "
             f"exceeds --max-advantage {limit:g} and the chance level "
             f"{results.figures.chance_advantage:.4f}; the model leaks which samples it was "
             "trained on"
         )
-        return error_exit("privacy", "BLOCKED", InvalidInputError(message), EXIT_BLOCKED)
-    return EXIT_OK
+
+    return run_model_check("privacy", check, out=args.out, refusal=refusal, label="BLOCKED")

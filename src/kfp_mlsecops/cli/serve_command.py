@@ -16,15 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from kfp_mlsecops._exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from kfp_mlsecops.cli._args import int_at_least
 from kfp_mlsecops.constants import SIGNING_METHOD_KEY, SIGNING_METHODS
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError
 
 __all__ = ["add_serve_parser", "main", "run_serve"]
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 _PROG = "mlsecops serve"
 _DESCRIPTION = (
     "Verify the model's signature, robustness attestation and the gate's signed approval on a "

@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from kfp_mlsecops._exit_codes import EXIT_BLOCKED, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, VerificationError
 from kfp_mlsecops.signing.registry import method_names
 
@@ -31,12 +32,6 @@ __all__ = [
     "signing_config",
     "verification_config",
 ]
-
-# Same values as kfp_mlsecops.cli.main (not imported from there: main imports this module).
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_BLOCKED = 3
 
 _SIGN_EXIT_CODES = (
     "Exit codes: 0 signed (the model digest is printed on stdout), 1 signing failed, 2 wrong "

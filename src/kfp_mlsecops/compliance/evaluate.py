@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from kfp_mlsecops._exit_codes import EXIT_OK
 from kfp_mlsecops._io import one_line
 from kfp_mlsecops.compliance.checks.base import (
     FAILED,
@@ -45,7 +46,6 @@ WAIVED = "waived"
 CRITICAL_IMPACT = 0.7
 #: A control with this impact is informational: a failure is reported, the exit code ignores it.
 INFORMATIONAL_IMPACT = 0.0
-EXIT_OK = 0
 EXIT_CRITICAL = 3
 EXIT_FAILED = 4
 #: Details keep whole paths (a failed verification names model, signature and key).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from kfp_mlsecops._fields import DIGEST_RE
 from kfp_mlsecops.errors import InvalidInputError
 
 #: Longest InferenceService name we accept. A DNS-1035 label may have 63 characters, but KServe
@@ -18,7 +19,7 @@ _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 _PREDICTOR_HOST_SUFFIX = len("-predictor-")
 _IMAGE_RE = re.compile(
     r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?" + rf"(?:@{DIGEST_RE.pattern})?"
 )
 
 

@@ -27,29 +27,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._fields import (
-    boolean as _boolean,
-)
-from kfp_mlsecops._fields import (
-    digest as _digest,
-)
-from kfp_mlsecops._fields import (
-    integer as _integer,
-)
-from kfp_mlsecops._fields import (
-    json_object as _object,
-)
-from kfp_mlsecops._fields import (
-    number as _number,
-)
-from kfp_mlsecops._io import read_json_file, write_json_atomic
+from kfp_mlsecops._fields import boolean as _boolean
+from kfp_mlsecops._fields import digest as _digest
+from kfp_mlsecops._fields import document as _document
+from kfp_mlsecops._fields import expected as _expected
+from kfp_mlsecops._fields import integer as _integer
+from kfp_mlsecops._fields import json_object as _object
+from kfp_mlsecops._fields import number as _number
+from kfp_mlsecops._fields import optional_digest as _optional_digest
+from kfp_mlsecops._results_file import ResultsDocument, ResultsFile
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.explanations.sanity import LayerStep, MethodSanity, SanityParameters
 
@@ -81,7 +72,7 @@ _PARAMETER_KEYS = {f.name for f in dataclasses.fields(SanityParameters)}
 
 
 @dataclass(frozen=True)
-class ExplanationsResults:
+class ExplanationsResults(ResultsDocument):
     """A saliency sanity check's per-method cascades and what they were computed on.
 
     Args:
@@ -92,6 +83,8 @@ class ExplanationsResults:
         model_digest: the model folder's digest as signing computes it (None for a file).
 
     """
+
+    _FILE = ResultsFile.of_command("explanations")
 
     methods: tuple[MethodSanity, ...]
     parameters: SanityParameters
@@ -163,32 +156,8 @@ class ExplanationsResults:
         return doc
 
     @classmethod
-    def from_dict(cls, doc: object) -> ExplanationsResults:
-        """Return the results in ``doc``; InvalidInputError (naming the field) unless valid."""
-        try:
-            return _parse(doc)
-        except ValueError as e:
-            raise InvalidInputError(
-                f"explanations results: {e}; rerun 'mlsecops explanations'"
-            ) from e
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> ExplanationsResults:
-        """Read and strictly validate a results file; InvalidInputError when unusable."""
-        where, fix = f"explanations results '{path}'", "rerun 'mlsecops explanations'"
-        doc = read_json_file(
-            path, where=where, missing="run 'mlsecops explanations' first", fix=fix
-        )
-        try:
-            return _parse(doc)
-        except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; {fix}") from e
-
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Check the document reads back, then write it atomically (sorted, indented JSON)."""
-        doc = self.to_dict()
-        ExplanationsResults.from_dict(doc)  # never write what the reader would refuse
-        return write_json_atomic(path, doc)
+    def _from_json(cls, doc: object) -> ExplanationsResults:
+        return _parse(doc)
 
 
 # --- strict parsing ------------------------------------------------------------------------------
@@ -212,16 +181,10 @@ def _parameters(value: object) -> SanityParameters:
 
 
 def _parse(doc: object) -> ExplanationsResults:
-    if isinstance(doc, dict) and doc.get(C.SCHEMA) != C.EXPLANATIONS_SCHEMA:
-        raise ValueError(f"schema is {doc.get(C.SCHEMA)!r}, expected {C.EXPLANATIONS_SCHEMA!r}")
-    obj = _object(doc, "the document", _KEYS, _OPTIONAL)
-    for key, want in (
-        ("test", TEST),
-        ("target", TARGET),
-        ("similarity_measure", SIMILARITY_MEASURE),
-    ):
-        if obj[key] != want:
-            raise ValueError(f"{key}={obj[key]!r}, expected {want!r}")
+    obj = _document(doc, C.EXPLANATIONS_SCHEMA, _KEYS, _OPTIONAL)
+    _expected(obj, "test", TEST)
+    _expected(obj, "target", TARGET)
+    _expected(obj, "similarity_measure", SIMILARITY_MEASURE)
     parameters = _parameters(obj["parameters"])
     n_samples = _integer(obj["n_samples"], "n_samples", 2)
     if n_samples > parameters.n_samples:
@@ -239,9 +202,7 @@ def _parse(doc: object) -> ExplanationsResults:
         parameters=parameters,
         n_samples=n_samples,
         test_data_digest=_digest(obj["test_data_digest"], "test_data_digest"),
-        model_digest=(
-            _digest(obj[C.MODEL_DIGEST], C.MODEL_DIGEST) if C.MODEL_DIGEST in obj else None
-        ),
+        model_digest=_optional_digest(obj, C.MODEL_DIGEST),
     )
     if passed is not results.passed:
         raise ValueError(f"passed={passed} but the gating methods' verdicts say otherwise")

@@ -51,24 +51,15 @@ def run_explanations_check(
     Raises InvalidInputError when an input is unusable or model and split do not fit.
 
     """
-    from kfp_mlsecops.attacks.loading import load_attack_model
+    from kfp_mlsecops.attacks.loading import load_model_for_split
     from kfp_mlsecops.data import split_digest
     from kfp_mlsecops.data.split_io import load_split
 
     p = parameters or SanityParameters()
     test = load_split(test_path)
-    model = load_attack_model(model_path)
-    try:
-        shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    except (AttributeError, IndexError, TypeError) as e:
-        raise InvalidInputError(
-            f"model '{model_path}': needs one input with a fixed shape; build it with keras.Input"
-        ) from e
-    if shape != tuple(test.x.shape[1:]):
-        raise InvalidInputError(
-            f"model '{model_path}' takes {shape} but the split '{test_path}' has "
-            f"{tuple(test.x.shape[1:])}; pass the model trained on this data"
-        )
+    model = load_model_for_split(
+        model_path, test.x, test_path, fix="pass the model trained on this data"
+    )
     count = min(p.n_samples, len(test.x))
     if count < 2:
         raise InvalidInputError(f"the split '{test_path}' has {len(test.x)} samples; need >= 2")

@@ -10,7 +10,6 @@ from paths or messages.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as c
+from kfp_mlsecops._io import finite_json
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.monitoring import names as n
 from kfp_mlsecops.monitoring.samples import Sample, format_epsilon
@@ -152,10 +152,6 @@ ARTIFACT_READERS: dict[str, Callable[[PathArg], list[Sample]]] = {
 }
 
 
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"non-finite number {token}")
-
-
 def _read_object(path: PathArg, *, what: str, schema: str) -> dict[str, Any]:
     where = f"{what} '{path}'"
     try:
@@ -165,7 +161,7 @@ def _read_object(path: PathArg, *, what: str, schema: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise InvalidInputError(f"{where} is unreadable ({type(e).__name__})") from e
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = finite_json(text)
     except ValueError as e:
         reason = " ".join(str(e).split())[:200]
         raise InvalidInputError(f"{where} is not valid JSON ({reason})") from e

@@ -20,28 +20,19 @@ parameters give. Every failure raises InvalidInputError naming the field.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._fields import (
-    boolean as _boolean,
-)
-from kfp_mlsecops._fields import (
-    digest as _digest,
-)
-from kfp_mlsecops._fields import (
-    integer as _integer,
-)
-from kfp_mlsecops._fields import (
-    json_object as _object,
-)
-from kfp_mlsecops._fields import (
-    number as _number,
-)
-from kfp_mlsecops._io import read_json_file, write_json_atomic
+from kfp_mlsecops._fields import boolean as _boolean
+from kfp_mlsecops._fields import digest as _digest
+from kfp_mlsecops._fields import document as _document
+from kfp_mlsecops._fields import expected as _expected
+from kfp_mlsecops._fields import integer as _integer
+from kfp_mlsecops._fields import json_object as _object
+from kfp_mlsecops._fields import number as _number
+from kfp_mlsecops._fields import optional_digest as _optional_digest
+from kfp_mlsecops._results_file import ResultsDocument, ResultsFile
 from kfp_mlsecops.errors import InvalidInputError
 from kfp_mlsecops.poisoning.spectral import ClassScan, ScanParameters
 
@@ -67,7 +58,7 @@ _PARAMETER_KEYS = {f.name for f in dataclasses.fields(ScanParameters)}
 
 
 @dataclass(frozen=True)
-class PoisoningResults:
+class PoisoningResults(ResultsDocument):
     """A poisoning scan's per-class figures and what they were computed on.
 
     Args:
@@ -77,6 +68,8 @@ class PoisoningResults:
         model_digest: the model folder's digest as signing computes it (None for a file).
 
     """
+
+    _FILE = ResultsFile.of_command("poisoning")
 
     classes: tuple[ClassScan, ...]
     parameters: ScanParameters
@@ -138,28 +131,8 @@ class PoisoningResults:
         return doc
 
     @classmethod
-    def from_dict(cls, doc: object) -> PoisoningResults:
-        """Return the results in ``doc``; InvalidInputError (naming the field) unless valid."""
-        try:
-            return _parse(doc)
-        except ValueError as e:
-            raise InvalidInputError(f"poisoning results: {e}; rerun 'mlsecops poisoning'") from e
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> PoisoningResults:
-        """Read and strictly validate a results file; InvalidInputError when unusable."""
-        where, fix = f"poisoning results '{path}'", "rerun 'mlsecops poisoning'"
-        doc = read_json_file(path, where=where, missing="run 'mlsecops poisoning' first", fix=fix)
-        try:
-            return _parse(doc)
-        except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; {fix}") from e
-
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Check the document reads back, then write it atomically (sorted, indented JSON)."""
-        doc = self.to_dict()
-        PoisoningResults.from_dict(doc)  # never write what the reader would refuse
-        return write_json_atomic(path, doc)
+    def _from_json(cls, doc: object) -> PoisoningResults:
+        return _parse(doc)
 
 
 # --- strict parsing ------------------------------------------------------------------------------
@@ -181,12 +154,9 @@ def _parameters(value: object) -> ScanParameters:
 
 
 def _parse(doc: object) -> PoisoningResults:
-    if isinstance(doc, dict) and doc.get(C.SCHEMA) != C.POISONING_SCHEMA:
-        raise ValueError(f"schema is {doc.get(C.SCHEMA)!r}, expected {C.POISONING_SCHEMA!r}")
-    obj = _object(doc, "the document", _KEYS, _OPTIONAL)
-    for key, want in (("method", METHOD), ("representation", REPRESENTATION)):
-        if obj[key] != want:
-            raise ValueError(f"{key}={obj[key]!r}, expected {want!r}")
+    obj = _document(doc, C.POISONING_SCHEMA, _KEYS, _OPTIONAL)
+    _expected(obj, "method", METHOD)
+    _expected(obj, "representation", REPRESENTATION)
     parameters = _parameters(obj["parameters"])
     n_samples = _integer(obj["n_samples"], "n_samples", 1)
     classes = _classes(obj["classes"], parameters, n_samples)
@@ -201,9 +171,7 @@ def _parse(doc: object) -> PoisoningResults:
         classes=classes,
         parameters=parameters,
         train_data_digest=_digest(obj["train_data_digest"], "train_data_digest"),
-        model_digest=(
-            _digest(obj[C.MODEL_DIGEST], C.MODEL_DIGEST) if C.MODEL_DIGEST in obj else None
-        ),
+        model_digest=_optional_digest(obj, C.MODEL_DIGEST),
     )
 
 

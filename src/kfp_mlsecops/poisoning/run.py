@@ -99,23 +99,14 @@ def run_poisoning_scan(
     Raises InvalidInputError when an input is unusable or model and split do not fit.
 
     """
-    from kfp_mlsecops.attacks.loading import load_attack_model
+    from kfp_mlsecops.attacks.loading import load_model_for_split
     from kfp_mlsecops.data import split_digest
     from kfp_mlsecops.data.split_io import load_split
 
     train = load_split(train_path)
-    model = load_attack_model(model_path)
-    try:
-        shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    except (AttributeError, IndexError, TypeError) as e:
-        raise InvalidInputError(
-            f"model '{model_path}': needs one input with a fixed shape; build it with keras.Input"
-        ) from e
-    if shape != tuple(train.x.shape[1:]):
-        raise InvalidInputError(
-            f"model '{model_path}' takes {shape} but the split '{train_path}' has "
-            f"{tuple(train.x.shape[1:])}; pass the model trained on this split"
-        )
+    model = load_model_for_split(
+        model_path, train.x, train_path, fix="pass the model trained on this split"
+    )
     features = penultimate_features(model, train.x)
     results = PoisoningResults(
         classes=spectral_scan(features, train.y, train.x, parameters=parameters),

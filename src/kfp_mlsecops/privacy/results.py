@@ -27,29 +27,20 @@ naming the field.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._fields import (
-    digest as _digest,
-)
-from kfp_mlsecops._fields import (
-    integer as _integer,
-)
-from kfp_mlsecops._fields import (
-    json_object as _object,
-)
-from kfp_mlsecops._fields import (
-    number as _number,
-)
-from kfp_mlsecops._fields import (
-    rate as _rate,
-)
-from kfp_mlsecops._io import read_json_file, write_json_atomic
-from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops._fields import digest as _digest
+from kfp_mlsecops._fields import document as _document
+from kfp_mlsecops._fields import expected as _expected
+from kfp_mlsecops._fields import integer as _integer
+from kfp_mlsecops._fields import json_object as _object
+from kfp_mlsecops._fields import number as _number
+from kfp_mlsecops._fields import optional_digest as _optional_digest
+from kfp_mlsecops._fields import rate as _rate
+from kfp_mlsecops._fields import text as _text
+from kfp_mlsecops._results_file import ResultsDocument, ResultsFile
 from kfp_mlsecops.privacy.membership import (
     ATTACKS,
     LOW_FPRS,
@@ -84,7 +75,7 @@ _POINT_KEYS = {"fpr", "max_false_positives", "supported", "tpr", "true_positives
 
 
 @dataclass(frozen=True)
-class MembershipResults:
+class MembershipResults(ResultsDocument):
     """The figures of a membership-inference test and what they were computed on.
 
     Args:
@@ -95,6 +86,8 @@ class MembershipResults:
         model_digest: the model folder's digest as signing computes it (None for a file).
 
     """
+
+    _FILE = ResultsFile.of_command("privacy")
 
     figures: MembershipFigures
     model_output: str
@@ -183,28 +176,8 @@ class MembershipResults:
         return doc
 
     @classmethod
-    def from_dict(cls, doc: object) -> MembershipResults:
-        """Return the results in ``doc``; InvalidInputError (naming the field) unless valid."""
-        try:
-            return _parse(doc)
-        except ValueError as e:
-            raise InvalidInputError(f"privacy results: {e}; rerun 'mlsecops privacy'") from e
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> MembershipResults:
-        """Read and strictly validate a results file; InvalidInputError when unusable."""
-        where, fix = f"privacy results '{path}'", "rerun 'mlsecops privacy'"
-        doc = read_json_file(path, where=where, missing="run 'mlsecops privacy' first", fix=fix)
-        try:
-            return _parse(doc)
-        except ValueError as e:
-            raise InvalidInputError(f"{where}: {e}; {fix}") from e
-
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Check the document reads back, then write it atomically (sorted, indented JSON)."""
-        doc = self.to_dict()
-        MembershipResults.from_dict(doc)  # never write what the reader would refuse
-        return write_json_atomic(path, doc)
+    def _from_json(cls, doc: object) -> MembershipResults:
+        return _parse(doc)
 
 
 # --- strict parsing ------------------------------------------------------------------------------
@@ -216,15 +189,10 @@ def _same(value: float, want: float, what: str) -> None:
 
 
 def _parse(doc: object) -> MembershipResults:
-    if isinstance(doc, dict) and doc.get(C.SCHEMA) != C.MEMBERSHIP_SCHEMA:
-        raise ValueError(f"schema is {doc.get(C.SCHEMA)!r}, expected {C.MEMBERSHIP_SCHEMA!r}")
-    obj = _object(doc, "the document", _KEYS, _OPTIONAL)
+    obj = _document(doc, C.MEMBERSHIP_SCHEMA, _KEYS, _OPTIONAL)
     seed = _integer(obj["seed"], "seed", 0, _MAX_SEED)
-    if obj["score"] != SCORE:
-        raise ValueError(f"score={obj['score']!r}, expected {SCORE!r}")
-    model_output = obj["model_output"]
-    if not isinstance(model_output, str) or not model_output:
-        raise ValueError(f"model_output={model_output!r} must be a non-empty string")
+    _expected(obj, "score", SCORE)
+    model_output = _text(obj["model_output"], "model_output")
     sizes = {}
     for key in ("members", "non_members"):
         raw = _object(obj[key], key, {"used", "available"})
@@ -259,9 +227,7 @@ def _parse(doc: object) -> MembershipResults:
         model_output=model_output,
         train_data_digest=_digest(obj["train_data_digest"], "train_data_digest"),
         test_data_digest=_digest(obj["test_data_digest"], "test_data_digest"),
-        model_digest=(
-            _digest(obj[C.MODEL_DIGEST], C.MODEL_DIGEST) if C.MODEL_DIGEST in obj else None
-        ),
+        model_digest=_optional_digest(obj, C.MODEL_DIGEST),
     )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kfp_mlsecops._io import no_duplicate_keys, one_line
 from kfp_mlsecops.safety import report as R
 from kfp_mlsecops.safety.report import Finding
 
@@ -29,9 +30,11 @@ MAX_CONFIG_BYTES = 64 << 20
 def scan_config_json(data: bytes, where: str) -> list[Finding]:
     """Return findings for a Keras model config (JSON bytes) found at ``where``."""
     try:
-        config = json.loads(data, object_pairs_hook=_no_duplicates)
+        config = json.loads(data, object_pairs_hook=no_duplicate_keys)
     except (ValueError, UnicodeDecodeError) as e:
-        return [Finding(where, R.UNSCANNABLE, f"model config is not strict JSON ({_short(e)})")]
+        return [
+            Finding(where, R.UNSCANNABLE, f"model config is not strict JSON ({one_line(e, 160)})")
+        ]
     return scan_config(config, where)
 
 
@@ -82,7 +85,7 @@ def scan_legacy_h5(path: Path, rel: str) -> list[Finding]:
         with h5py.File(path, "r") as handle:
             raw = handle.attrs.get("model_config")
     except Exception as e:  # noqa: BLE001 - an unreadable file cannot be declared safe
-        return [Finding(rel, R.UNSCANNABLE, f"HDF5 file cannot be read ({_short(e)})")]
+        return [Finding(rel, R.UNSCANNABLE, f"HDF5 file cannot be read ({one_line(e, 160)})")]
     if raw is None:
         return []  # weights only: tensors, no code
     findings = [
@@ -108,19 +111,5 @@ def _objects(value: Any) -> Iterator[dict[str, Any]]:
             pending.extend(item)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def _dedupe(findings: list[Finding]) -> list[Finding]:
     return list(dict.fromkeys(findings))
-
-
-def _short(error: BaseException, limit: int = 160) -> str:
-    text = " ".join((str(error) or type(error).__name__).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

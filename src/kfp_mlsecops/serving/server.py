@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kfp_mlsecops._io import first_line
 from kfp_mlsecops.errors import InvalidInputError, VerificationError
 from kfp_mlsecops.serving._kserve import (
     InvalidInput,
@@ -57,15 +58,10 @@ class _ClientErrorsWithoutTraceback(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, (InvalidInput, ModelNotFound)):
-            record.msg, record.args = "rejected request: %s", (_one_line(error),)
+            record.msg, record.args = "rejected request: %s", (first_line(error, 300),)
             record.exc_info, record.exc_text = None, None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error)
-    return (text.splitlines()[0] if text else type(error).__name__)[:300]
 
 
 def loopback_model_server(*, port: int, host: str = DEFAULT_HOST) -> Any:

@@ -13,7 +13,6 @@ closed: any exception is a VerificationError and the model is not served.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -21,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from kfp_mlsecops._fields import DIGEST_RE
+from kfp_mlsecops._io import first_line
 from kfp_mlsecops.errors import InvalidInputError, MLSecOpsError, VerificationError
 from kfp_mlsecops.policy import PolicyFloor
 from kfp_mlsecops.signing import VerificationConfig
 
 __all__ = ["StagedModel", "VerificationPolicy", "stage_verified_model"]
 
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 T = TypeVar("T")
 _DO_NOT_SERVE = "not serving it"
 
@@ -54,7 +54,7 @@ class VerificationPolicy:
     def __post_init__(self) -> None:
         """Refuse incomplete policies (InvalidInputError)."""
         if self.expected_digest is not None and not (
-            isinstance(self.expected_digest, str) and _DIGEST_RE.fullmatch(self.expected_digest)
+            isinstance(self.expected_digest, str) and DIGEST_RE.fullmatch(self.expected_digest)
         ):
             raise InvalidInputError(
                 f"expected digest {self.expected_digest!r} is not sha256:<64 lowercase hex>"
@@ -112,7 +112,8 @@ def _stage(source: Path, policy: VerificationPolicy, root: Path) -> StagedModel:
         shutil.copytree(source, copy, symlinks=True)
     except (OSError, shutil.Error) as e:
         raise VerificationError(
-            f"model '{source}': cannot be copied for verification ({_short(e)}), {_DO_NOT_SERVE}"
+            f"model '{source}': cannot be copied for verification ({first_line(e, 600)}), "
+            f"{_DO_NOT_SERVE}"
         ) from e
     copies = {
         what: (_copy_file(given, root / what, what=what), given)
@@ -158,7 +159,7 @@ def _copy_file(path: Path, target: Path, *, what: str) -> Path:
         raise VerificationError(f"{what} '{path}': does not exist; {_DO_NOT_SERVE}") from e
     except OSError as e:
         raise VerificationError(
-            f"{what} '{path}': cannot be read ({_short(e)}); {_DO_NOT_SERVE}"
+            f"{what} '{path}': cannot be read ({first_line(e, 600)}); {_DO_NOT_SERVE}"
         ) from e
     return target
 
@@ -174,14 +175,9 @@ def _run(check: Callable[[], T], *, replacements: list[tuple[Path, Path]], sourc
     try:
         return check()
     except MLSecOpsError as e:
-        raise VerificationError(readable(_short(e))) from e
+        raise VerificationError(readable(first_line(e, 600))) from e
     except Exception as e:  # noqa: BLE001 - fail closed: nothing unexpected may pass
         raise VerificationError(
-            f"model '{source}': verification failed unexpectedly ({readable(_short(e))}); "
+            f"model '{source}': verification failed unexpectedly ({readable(first_line(e, 600))}); "
             f"{_DO_NOT_SERVE}"
         ) from e
-
-
-def _short(error: BaseException) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text[:600]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from kfp_mlsecops._fields import HEX64_RE
 from kfp_mlsecops._io import strict_json
 from kfp_mlsecops.signing._contract import HASH_ALGORITHM, Resource, one_line
 
@@ -19,8 +19,6 @@ BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 IN_TOTO_STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 OMS_PREDICATE_TYPE = "https://model_signing/signature/v1.0"
-
-_HEX64_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ def signed_statement(bundle: dict[str, Any]) -> SignedStatement:
         if (
             algorithm != HASH_ALGORITHM
             or not isinstance(digest, str)
-            or not _HEX64_RE.fullmatch(digest)
+            or not HEX64_RE.fullmatch(digest)
         ):
             raise ValueError(f"signed resource '{name}' is not a sha256 digest")
         resources.append((name, algorithm, digest))

@@ -17,7 +17,6 @@ producer of model directories) so that serving depends on training and never the
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from kfp_mlsecops import constants as C
-from kfp_mlsecops._io import write_json_atomic
+from kfp_mlsecops._io import finite_json, write_json_atomic
 from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = [
@@ -94,14 +93,10 @@ def load_reference_stats(path: str | os.PathLike[str]) -> ReferenceStats:
     except (OSError, UnicodeDecodeError) as e:
         raise InvalidInputError(f"{where}: cannot be read ({type(e).__name__})") from e
     try:
-        doc = json.loads(text, parse_constant=_refuse_constant)
+        doc = finite_json(text)
     except ValueError as e:
         raise InvalidInputError(f"{where}: not valid JSON ({e}); retrain to rewrite it") from e
     return _parse(doc, where=where)
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"non-finite number {name}")
 
 
 def _as_instances(x: Any, *, what: str) -> np.ndarray:

@@ -10,10 +10,11 @@ import re
 from typing import Any
 
 from kfp_mlsecops import constants as C
+from kfp_mlsecops._fields import DIGEST_RE
 
 __all__ = ["containers", "unpinned_images", "verified_problem"]
 
-_PINNED = re.compile(r".+@sha256:[0-9a-f]{64}")
+_PINNED = re.compile(rf".+@{DIGEST_RE.pattern}")
 #: Arguments the verified predictor needs to re-check everything before serving.
 _VERIFIED_ARGS = ("--signature", "--attestation", "--approval", "--expected-digest")
 
