@@ -14,6 +14,7 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops.components import import_model, validate_data
 from kfp_mlsecops.constants import SIGNING_METHOD_KEY, SIGNING_METHODS
 from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops.pipelines.parameters import document_parameters
 from kfp_mlsecops.pipelines.release_chain import (
     MOUNTED_POLICY,
     attest_gate_deploy,
@@ -54,6 +55,7 @@ def make_secure_release(  # noqa: ANN201 - a KFP pipeline
             f"Signing method: {w.method} ({w.description})."
         ),
     )
+    @document_parameters
     def secure_release(
         model_uri: str,
         data_uri: str,
@@ -101,14 +103,13 @@ def make_secure_release(  # noqa: ANN201 - a KFP pipeline
     ):
         """Release the model at ``model_uri``, evaluated on ``data_uri``, through the gate.
 
-        ``model_uri`` is a Keras 3 ``.keras`` file or a TensorFlow SavedModel folder (a
-        serving_default signature); ``data_uri`` an NPZ, a CSV or Parquet table or a folder of
-        images with one sub-folder per class, used whole as evaluation data (no re-split). Both
-        are imported with ``dsl.importer``: local paths on kfp.local; s3://, gs://, minio://
-        URIs (or a path on a mounted volume) on a cluster. ``model_format`` / ``data_format``
-        name the formats (empty: recognised from the path). [``value_min``, ``value_max``] is
-        the model's input range (epsilons are in its units). The other parameters are those of
-        ``secure-training``.
+        Both are imported with ``dsl.importer`` and the data is used whole as evaluation data (no
+        re-split). [``value_min``, ``value_max``] is the model's input range (epsilons are in its
+        units). The other parameters, the mounts and the gate are those of ``secure-training``.
+
+        The ``Args:`` section KFP reads (the parameter descriptions in the compiled YAML) is
+        appended by ``document_parameters`` from ``PARAMETER_DESCRIPTIONS`` in
+        :mod:`kfp_mlsecops.pipelines.parameters`.
         """
         p = dict(locals())  # the run parameters by name (before any other local)
         monitoring = run_monitoring(pushgateway_url, PIPELINE_NAME)

@@ -9,6 +9,7 @@ from kfp_mlsecops import constants as C
 from kfp_mlsecops.components import train, validate_data
 from kfp_mlsecops.constants import SIGNING_METHOD_KEY, SIGNING_METHODS
 from kfp_mlsecops.errors import InvalidInputError
+from kfp_mlsecops.pipelines.parameters import document_parameters
 from kfp_mlsecops.pipelines.release_chain import (
     MOUNTED_POLICY,
     attest_gate_deploy,
@@ -58,6 +59,7 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
             f"with the gate's approval. Signing method: {w.method} ({w.description})."
         ),
     )
+    @document_parameters
     def secure_training(
         data_source: str = "digits",
         data_format: str = "",
@@ -111,51 +113,23 @@ def make_secure_training(  # noqa: ANN201 - a KFP pipeline
     ):
         """Run the secure training chain; deploy runs only with the gate's signed approval.
 
-        ``data_source`` is ``digits`` or a path the validate step can read: an NPZ, a CSV or
-        Parquet table (label column ``label_column``) or a folder of PNG/JPEG images with one
-        sub-folder per class; ``data_format`` names the format (empty: by suffix or folder).
-        Features must lie in [``value_min``, ``value_max``], the model's input range, which
-        also bounds every attack (epsilons are in the same units).
-
-        ``adversarial_training`` is ``none``, ``pgd`` (PGD-AT) or ``fgsm_rs`` (FGSM with random
-        start), at the train component's default budget. ``dp_noise_multiplier`` > 0 trains with
-        DP-SGD instead (per-example clipping to ``dp_l2_norm_clip``, Gaussian noise; the train
-        step reports epsilon at ``dp_delta``; 0: off). ``attack_tier`` is ``fast`` (FGSM + PGD) or
-        ``reliable`` (APGD-CE + APGD-T + Square). Every gradient-masking flag the attack step raises
-        blocks the gate unless ``allow_masking_flags`` lists it.
+        Features must lie in [``value_min``, ``value_max``], the model's input range, which also
+        bounds every attack (epsilons are in the same units). Every gradient-masking flag the
+        attack step raises blocks the gate unless ``allow_masking_flags`` lists it.
 
         Signing (the method is fixed at compile time, see ``make_secure_training``): the
-        ``signing_secret`` Secret is mounted at ``/etc/mlsecops/signing`` on the two signing tasks
-        only (sign model, attest robustness) and the ``verify_configmap`` ConfigMap at
-        ``/etc/mlsecops/verify`` on gate and deploy only. The path parameters default to files in
-        those mounts; local runs point them at files. An option the method does not use must stay
-        empty (the task fails otherwise). key: ``private_key_path`` (+ ``password_path``),
-        ``public_key_path``. certificate: ``private_key_path``, ``certificate_path``,
-        ``chain_paths``; the gate trusts ``verify_chain_paths`` AND ``signer_identity`` (subject DN
-        or SAN). sigstore: ``identity_token_path`` or ``use_ambient_credentials``, optional
-        ``signing_trust_config_path``; the gate checks ``signer_identity``, ``oidc_issuer`` and
-        ``trust_config_path`` offline.
+        ``signing_secret`` Secret is mounted on the two signing tasks only (sign model, attest
+        robustness) and the ``verify_configmap`` ConfigMap on gate and deploy only. The path
+        parameters default to files in those mounts; local runs point them at files. An option
+        the method does not use must stay empty (the task fails otherwise).
 
-        ``robust_attack="worst_case"`` gates on the per-sample worst case over the tier's attacks.
         The thresholds are the run's; the policy floor (ConfigMap ``mlsecops-policy``, mounted on
         gate and deploy) may only tighten them. The gate re-derives the evidence and signs an
-        approval with its own key (Secret ``mlsecops-approval-key``, mounted on the gate only,
-        ``approval_key_path``); deploy verifies it with ``approval_public_key_path`` (ConfigMap
-        ``mlsecops-approval-verify``). ``audit_log_path`` (empty: off) is a file or directory,
-        e.g. a mounted PVC, where gate and deploy append every decision and deploy to a signed,
-        hash-chained audit log (key ``audit_key_path``, Secret ``mlsecops-audit-key``).
-        ``service_account`` is the account the InferenceService runs as (storage credentials).
-        ``predictor`` is ``verified`` (default: our predictor verifies signature, attestation and
-        approval again before it serves; it reads ``verify_configmap``,
-        ``mlsecops-approval-verify`` and ``mlsecops-policy`` from the serving namespace) or
-        ``kserve`` (opt-out: KServe's TensorFlow runtime; nothing re-checks the bytes in storage
-        after deploy). ``predictor_image`` is the verified predictor's image (empty: the
-        project's; pin a digest, registry/name@sha256:...). With ``deploy_mode=apply``, deploy
-        waits up to ``deploy_wait_seconds`` for the new revision to be Ready and rolls back
-        otherwise (0: no wait); ``canary_traffic_percent`` (-1: unset) is rendered as KServe's
-        ``canaryTrafficPercent`` (only Serverless mode splits traffic).
-        ``pushgateway_url`` (optional) makes every step push ``mlsecops_*`` metrics, grouped by
-        pipeline, run id and component; a failed push is logged and never changes a decision.
+        approval with its own key, which deploy verifies before it touches the cluster.
+
+        The ``Args:`` section KFP reads (the parameter descriptions in the compiled YAML) is
+        appended by ``document_parameters`` from ``PARAMETER_DESCRIPTIONS`` in
+        :mod:`kfp_mlsecops.pipelines.parameters`.
         """
         p = dict(locals())  # the run parameters by name (before any other local)
         monitoring = run_monitoring(pushgateway_url, PIPELINE_NAME)

@@ -6,6 +6,11 @@ entries the outputs, both the named-tuple fields and the ``Output[...]`` artifac
 ``Output[...]`` parameter listed only under ``Args:`` gets no description; see
 ``kfp.dsl.component_factory.extract_component_interface``). The files are found by globbing, so
 a new component or pipeline is checked without touching this test.
+
+A pipeline's run parameters (``root: inputDefinitions``) are described the same way, from the
+``Args:`` section ``kfp_mlsecops.pipelines.parameters.document_parameters`` appends to each
+pipeline function; every pipeline x signing method that ``mlsecops compile --output`` can write is
+compiled and checked.
 """
 
 # No `from __future__ import annotations`: KFP reads the real annotation objects of the
@@ -19,12 +24,21 @@ from kfp import compiler, dsl
 from kfp.dsl import Artifact, Input, Output
 
 from kfp_mlsecops import components as _components
-from kfp_mlsecops.pipelines.compiling import PIPELINE_YAML
+from kfp_mlsecops.constants import SIGNING_METHODS
+from kfp_mlsecops.pipelines.compiling import PIPELINE_YAML, PIPELINES, compile_pipeline
+from kfp_mlsecops.pipelines.parameters import PARAMETER_DESCRIPTIONS, document_parameters
 
 COMPONENTS_DIR = Path(_components.__file__).resolve().parent
 PIPELINES_DIR = PIPELINE_YAML.resolve().parent
 COMPONENT_YAMLS = sorted(COMPONENTS_DIR.glob("*/component.yaml"))
 PIPELINE_YAMLS = sorted(PIPELINES_DIR.glob("*.yaml"))
+
+#: Every (pipeline, signing method) variant ``mlsecops compile --output`` can write.
+VARIANTS = [
+    pytest.param(pipeline, method, id=f"{pipeline}-{method}")
+    for pipeline in PIPELINES
+    for method in SIGNING_METHODS
+]
 
 SIDES = ("inputDefinitions", "outputDefinitions")
 KINDS = ("parameters", "artifacts")
@@ -148,3 +162,45 @@ def test_the_check_catches_missing_descriptions(tmp_path):
             "outputDefinitions.artifacts.report",
         ],
     }
+
+
+@pytest.fixture(scope="module")
+def compiled_roots(tmp_path_factory) -> dict[tuple[str, str], dict]:
+    """``{(pipeline, signing method): root spec}``, compiled as ``mlsecops compile --output``."""
+    folder = tmp_path_factory.mktemp("variants")
+    roots = {}
+    for pipeline, method in (variant.values for variant in VARIANTS):
+        path = compile_pipeline(
+            folder / f"{pipeline}-{method}.yaml", pipeline=pipeline, signing_method=method
+        )
+        # The pipeline spec, then kfp-kubernetes' platform spec (the mounts).
+        roots[pipeline, method] = _documents(path)[0]["root"]
+    return roots
+
+
+@pytest.mark.parametrize(("pipeline", "method"), VARIANTS)
+def test_every_pipeline_variant_describes_every_run_parameter(compiled_roots, pipeline, method):
+    root = compiled_roots[pipeline, method]
+    parameters = root["inputDefinitions"]["parameters"]
+    assert len(parameters) > 10, f"{pipeline} ({method}): run parameters not found in {root}"
+    missing = _undescribed(root)
+    assert not missing, (
+        f"{pipeline} ({method}): no description for {missing}; add them to "
+        "PARAMETER_DESCRIPTIONS in kfp_mlsecops.pipelines.parameters, then `make compile`"
+    )
+
+
+def test_every_parameter_description_is_used(compiled_roots):
+    """No stale entry: each described name is a run parameter of some pipeline variant."""
+    names = {
+        name for root in compiled_roots.values() for name in root["inputDefinitions"]["parameters"]
+    }
+    assert set(PARAMETER_DESCRIPTIONS) - names == set()
+
+
+def test_document_parameters_refuses_an_undescribed_parameter():
+    def pipeline(seed: int, not_described: str):
+        """Doc."""
+
+    with pytest.raises(LookupError, match="not_described; add them to PARAMETER_DESCRIPTIONS"):
+        document_parameters(pipeline)
