@@ -1,6 +1,6 @@
 # Two images from one file (the default, last stage is the component image), tagged with the package
 # version (VERSION=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' src/kfp_mlsecops/_version.py)):
-#   component image (DEFAULT_IMAGE in kfp_mlsecops/constants.py, every pipeline step runs in it):
+#   component image (DEFAULT_IMAGE in kfp_mlsecops/constants/cluster.py, every pipeline step runs in it):
 #     docker build -t registry.example/kfp-mlsecops:$VERSION .
 #   verified predictor (mlsecops serve as KServe's custom kserve-container, manifests/predictor/):
 #     docker build --target predictor -t registry.example/kfp-mlsecops-predictor:$VERSION .
