@@ -63,6 +63,7 @@ def toy() -> Iterator[AttackSpec]:
     attack_catalog._ATTACKS.discard(TOY.name)
 
 
+@pytest.mark.slow
 def test_the_builtin_catalog_gives_the_same_names_tiers_defaults_and_budgets() -> None:
     assert C.ATTACK_NAMES == BUILTINS == tuple(DEFAULT_PARAMS) == tuple(BUDGET_PARAMS)
     assert C.TIER_ATTACKS == {"fast": ("fgsm", "pgd"), "reliable": ("apgd_ce", "apgd_t", "square")}
@@ -123,6 +124,7 @@ def test_a_registered_attack_can_join_a_tier() -> None:
     assert tier_attacks("fast") == ["fgsm", "pgd"]
 
 
+@pytest.mark.slow
 def test_a_registered_attack_runs_in_an_evaluation(toy: AttackSpec) -> None:
     import keras
 

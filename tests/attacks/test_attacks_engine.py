@@ -53,6 +53,7 @@ def _norms(delta: np.ndarray, norm: str) -> np.ndarray:
     return np.sqrt((flat**2).sum(axis=1)) if norm == "l2" else np.abs(flat).max(axis=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", ATTACKS.values(), ids=ATTACKS.keys())
 def test_attack_stays_in_its_ball_and_range_and_is_exact_at_eps_zero(
     data: dict[str, Any], make: Any
@@ -70,6 +71,7 @@ def test_attack_stays_in_its_ball_and_range_and_is_exact_at_eps_zero(
     assert 0.2 < success[1].mean() < 1.0  # it finds adversarials, but not for every sample
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("norm", ["linf", "l2"])
 def test_pgd_early_stop_keeps_every_sample_the_full_run_breaks(
     data: dict[str, Any], norm: str
@@ -87,6 +89,7 @@ def test_pgd_early_stop_keeps_every_sample_the_full_run_breaks(
     assert 0 < full.sum() < full.size
 
 
+@pytest.mark.slow
 def test_pgd_early_stop_on_a_batch_that_breaks_completely() -> None:
     # a CNN: oneDNN rejects an empty batch, which is what is left once every sample is broken
     import keras
@@ -121,6 +124,7 @@ def test_apgd_is_at_least_as_strong_as_pgd_on_the_same_budget(data: dict[str, An
     assert (apgd.sum(axis=1) >= pgd.sum(axis=1)).all()
 
 
+@pytest.mark.slow
 def test_more_targets_never_weaken_apgd_t(data: dict[str, Any]) -> None:
     x, y, model = data["x"], data["y"], data["model"]
     eps = [0.08]
@@ -129,6 +133,7 @@ def test_more_targets_never_weaken_apgd_t(data: dict[str, Any]) -> None:
     assert np.all(all_ >= one) and all_.sum() > one.sum()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("n_classes", "eps"), [(2, 0.5), (3, 0.15)])
 def test_dlr_losses_fall_back_to_margins_with_few_classes(n_classes: int, eps: float) -> None:
     rng = np.random.default_rng(5)
@@ -140,6 +145,7 @@ def test_dlr_losses_fall_back_to_margins_with_few_classes(n_classes: int, eps: f
         assert np.isfinite(clipped[0]).all() and 0.25 < success.mean() < 1
 
 
+@pytest.mark.slow
 def test_attacks_are_pure_functions_of_their_seed(data: dict[str, Any]) -> None:
     x, y, model = data["x"], data["y"], data["model"]
     for make in (lambda s: APGD(n_iter=10, seed=s), lambda s: Square(n_queries=100, seed=s)):

@@ -138,6 +138,7 @@ def test_direct_attack_respects_ball_range_and_eps_zero(
         assert success[1].sum() > clean_wrong.sum()
 
 
+@pytest.mark.slow
 def test_softmax_and_logits_cnn_agree(keras_cnn: Any, digits_splits: tuple[Path, Path]) -> None:
     import keras
 
@@ -154,6 +155,7 @@ def test_softmax_and_logits_cnn_agree(keras_cnn: Any, digits_splits: tuple[Path,
     np.testing.assert_array_equal(successes[0], successes[1])
 
 
+@pytest.mark.slow
 def test_more_restarts_never_weaken_pgd(
     trained_model: Path, digits_splits: tuple[Path, Path]
 ) -> None:
@@ -165,6 +167,7 @@ def test_more_restarts_never_weaken_pgd(
     assert np.all(three >= one)  # a sample fooled by restart 0 stays fooled
 
 
+@pytest.mark.slow
 def test_subset_single_attack_and_determinism(
     trained_model: Path, digits_splits: tuple[Path, Path]
 ) -> None:

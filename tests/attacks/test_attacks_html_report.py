@@ -133,6 +133,7 @@ def test_every_text_from_the_results_is_escaped() -> None:
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 6
 
 
+@pytest.mark.slow
 def test_attacks_in_two_norms_get_one_panel_each() -> None:
     doc = _results()
     doc["attacks"] += [

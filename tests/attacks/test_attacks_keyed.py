@@ -131,6 +131,7 @@ ATTACKS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", ATTACKS.values(), ids=ATTACKS.keys())
 def test_a_sample_gets_the_same_adversarial_in_any_batch(data: dict[str, Any], make: Any) -> None:
     attack: Attack = make()

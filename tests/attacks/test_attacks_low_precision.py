@@ -86,6 +86,7 @@ def test_models_that_cannot_be_copied_stay_in_float32(data) -> None:
     assert bf16_logits_model(data["model"].keras_model, "log-probabilities", data["x"]) is None
 
 
+@pytest.mark.slow
 def test_bf16_pgd_is_about_as_strong_and_stays_in_the_ball(data) -> None:
     model, x, y = data["model"], data["x"], data["y"]
     runs = {

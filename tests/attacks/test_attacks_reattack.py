@@ -69,6 +69,7 @@ def linear() -> dict[str, Any]:
     return {"model": model, "x": x, "y": model.predict_labels(x)}
 
 
+@pytest.mark.slow
 def test_reattack_repeats_the_sweep_for_any_subset_and_batch(linear: dict[str, Any]) -> None:
     model, x, y = linear["model"], linear["x"], linear["y"]
     ids = np.arange(N, dtype=np.int64) + 500

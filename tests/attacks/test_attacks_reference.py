@@ -89,6 +89,7 @@ def test_fgsm_matches_numpy_reference(linear: dict[str, Any], variant: str, kind
         assert 0 < success[i].mean() < 1
 
 
+@pytest.mark.slow
 def test_softmax_and_logits_models_give_identical_adversarials(linear: dict[str, Any]) -> None:
     results = {}
     for variant in VARIANTS:

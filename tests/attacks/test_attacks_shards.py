@@ -82,6 +82,7 @@ def _merge(paths: list[Path], model: Path, test: Path, out: Path) -> dict[str, A
     )
 
 
+@pytest.mark.slow
 def test_three_shards_merge_to_the_unsharded_results_and_reports(
     unsharded: Path,
     three_shards: list[Path],
@@ -112,6 +113,7 @@ def test_shards_hold_contiguous_disjoint_blocks_and_say_so(three_shards: list[Pa
         RobustnessResults.read(three_shards[0])  # the gate never takes a shard for results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("count", [2, 3])
 def test_every_tier_and_diagnostic_merges_exactly(
     trained_model: Path, digits_splits: tuple[Path, Path], count: int

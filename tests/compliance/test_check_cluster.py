@@ -256,6 +256,7 @@ def _our_rule() -> dict[str, Any]:
 # --- against the real API server -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_only_namespace_runs_cluster_controls_and_reports_run_controls_not_run(
     kube_apiserver, namespace, prometheus_rule_crd, tmp_path, capsys
 ):

@@ -32,6 +32,7 @@ SCRIPTS = [
 ]
 
 
+@pytest.mark.slow
 def test_scripts_parse_and_pass_shellcheck():
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck missing: `make test-deps` installs it (apt: shellcheck)"

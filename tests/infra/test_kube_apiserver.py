@@ -111,6 +111,7 @@ def test_kubeconfig_reaches_the_server(kube_apiserver: KubeApiServer) -> None:
     assert kube_apiserver.namespace in [ns.metadata.name for ns in namespaces]
 
 
+@pytest.mark.slow
 def test_stop_ends_the_process_and_removes_the_temp_dir() -> None:
     server = start_kube_apiserver()
     try:

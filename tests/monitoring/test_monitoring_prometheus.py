@@ -91,6 +91,7 @@ def pushed(prom_stack, artifacts, tmp_path_factory) -> dict[str, Any]:
     return {"report": report, "results": results, "decision": decision}
 
 
+@pytest.mark.slow
 def test_step_success_and_duration_arrive_for_every_step(prom_stack, pushed):
     result = prom_stack.wait_for(
         f'mlsecops_step_success{{run_id="{RUN}"}}', until=lambda r: len(r) == 4

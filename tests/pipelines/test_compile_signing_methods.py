@@ -182,6 +182,7 @@ def test_unknown_method_is_a_clear_error():
         make_secure_training("gpg")
 
 
+@pytest.mark.slow
 def test_cli_compiles_a_variant_and_rejects_half_options(tmp_path: Path):
     out = tmp_path / "cert.yaml"
     cmd = [sys.executable, "-m", "kfp_mlsecops.cli.main", "compile"]

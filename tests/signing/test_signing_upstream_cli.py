@@ -32,6 +32,7 @@ def _model(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_upstream_cli_verifies_our_key_signature(tmp_path: Path, keys) -> None:
     model, signature = _model(tmp_path / "model"), tmp_path / "model.sig"
     sign_model(model, signature, private_key_path=keys[0])

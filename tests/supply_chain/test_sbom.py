@@ -45,6 +45,7 @@ def _in_image(image: str, entrypoint: str, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_validate_rejects_a_bom_that_breaks_the_schema() -> None:
     bad = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{}]}
     with pytest.raises(sbom.SbomError, match="not valid CycloneDX 1.6"):

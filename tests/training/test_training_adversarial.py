@@ -125,6 +125,7 @@ def test_pgd_training_buys_robustness_that_standard_training_lacks(
     assert robust["pgd"] > max(0.2, robust["none"] + 0.1)
 
 
+@pytest.mark.slow
 def test_fgsm_rs_trains_with_one_step_of_one_and_a_quarter_epsilon(
     digits_splits: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -135,6 +136,7 @@ def test_fgsm_rs_trains_with_one_step_of_one_and_a_quarter_epsilon(
     assert result.accuracy > 0.5
 
 
+@pytest.mark.slow
 def test_tabular_split_trains_adversarially(tmp_path: Path) -> None:
     from sklearn.datasets import load_iris
 

@@ -192,6 +192,7 @@ def test_noise_has_std_noise_times_clip_over_the_batch_and_an_empty_batch_is_noi
     assert abs(samples.mean()) < 0.05
 
 
+@pytest.mark.slow
 def test_train_model_with_dp_sgd_reports_epsilon_and_delta(digits_splits, tmp_path, capsys):
     train_path, test_path = digits_splits
     code = main(

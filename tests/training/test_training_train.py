@@ -117,6 +117,7 @@ def test_savedmodel_serving_signature_is_what_every_step_loads(
     np.testing.assert_allclose(served, load_servable(model_dir).predict(x), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_same_seed_same_model_and_existing_dir_is_replaced(
     trained: tuple[TrainResult, Path], digits_splits: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -239,6 +240,7 @@ def test_non_finite_or_truncated_loss_history_is_a_training_error(losses: list[f
     check_losses([0.5, 0.4], epochs=2, train_path="train.npz")
 
 
+@pytest.mark.slow
 def test_tabular_split_trains_an_mlp(tmp_path: Path) -> None:
     from sklearn.datasets import load_iris
 

@@ -11,6 +11,7 @@ so the control that needed the answer fails with that reason (fail closed).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,11 @@ __all__ = ["Access", "Cluster", "ClusterError"]
 
 #: (connect, read) seconds per API call: an unreachable server fails the control, never hangs.
 _TIMEOUT = (10, 30)
+#: HTTP 429 (the API server's priority and fairness shedding load): the calls are reads and access
+#: reviews, so they are repeated, waiting as Retry-After says (at most _MAX_WAIT_S each), up to
+#: _THROTTLE_RETRIES times; then the control fails as for any other API error.
+_THROTTLE_RETRIES = 5
+_MAX_WAIT_S = 5.0
 
 
 class ClusterError(MLSecOpsError):
@@ -132,9 +138,26 @@ class Cluster:
     def _call(self, what: str, call: Any, *, not_found: str) -> Any:
         from kubernetes.client.exceptions import ApiException
 
+        for attempt in range(_THROTTLE_RETRIES + 1):
+            try:
+                return self._call_once(what, call, not_found=not_found)
+            except ApiException as e:  # only 429 gets here
+                if attempt == _THROTTLE_RETRIES:
+                    raise ClusterError(
+                        f"{self.where}: {what} still throttled after {_THROTTLE_RETRIES} retries "
+                        "(HTTP 429 Too Many Requests); check the API server's load"
+                    ) from None
+                time.sleep(_retry_after(e))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_once(self, what: str, call: Any, *, not_found: str) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
         try:
             return call()
         except ApiException as e:
+            if e.status == 429:
+                raise
             if e.status == 404:
                 raise ClusterError(f"{self.where}: {not_found}") from None
             if e.status in (401, 403):
@@ -181,3 +204,13 @@ class Cluster:
         # One attempt per call: an unreachable server fails at once instead of retrying.
         configuration.retries = 0
         return client.ApiClient(configuration)
+
+
+def _retry_after(error: Any) -> float:
+    """Return the wait a 429 asks for (its Retry-After seconds), 1 s if absent, capped."""
+    headers = getattr(error, "headers", None) or {}
+    try:
+        wait = float(headers.get("Retry-After", 1))
+    except (TypeError, ValueError):
+        wait = 1.0
+    return min(max(wait, 0.0), _MAX_WAIT_S)
