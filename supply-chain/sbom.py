@@ -82,6 +82,18 @@ def _python_components(image: str, out_dir: Path) -> dict[str, Any]:
     path = out_dir / name
     bom: dict[str, Any] = json.loads(path.read_text())
     path.unlink()
+    # pyproject.toml declares the version dynamic (kfp_mlsecops/_version.py), so cyclonedx-py
+    # leaves the root component without one: take it from the distribution installed in the image.
+    installed = _offline(
+        image,
+        "python",
+        "-c",
+        "from importlib.metadata import version; print(version('kfp-mlsecops'))",
+    ).strip()
+    root = bom["metadata"]["component"]
+    if root.get("version", installed) != installed:
+        raise SbomError(f"{image}: root component {root.get('version')} but {installed} installed")
+    root["version"] = installed
     return bom
 
 
