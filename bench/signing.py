@@ -1,6 +1,6 @@
 """Sign + verify throughput of a ~1 GiB multi-file model vs single-thread hashlib SHA-256.
 
-    python bench/signing.py            # 1 GiB (1024 MiB) model, best of 3
+    python bench/signing.py            # 1 GiB model, 7 files then one big file, best of 3
     python bench/signing.py --quick    # 128 MiB
     python bench/signing.py --layout one-file --modes ours,shard-64m
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -179,12 +180,20 @@ def _upstream_cli_verifies(mode: str, folder: Path, keys: tuple[Path, Path]) -> 
     return "yes" if done.returncode == 0 else "NO"
 
 
+GOAL = 1.8  # issue 14: sign+verify per pass >= 1.8x single-thread hashlib on 2 cores
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="model size (default 1024)")
     parser.add_argument("--quick", action="store_true", help="128 MiB instead of --size-mib")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
-    parser.add_argument("--layout", choices=("shards", "one-file"), default="shards")
+    parser.add_argument(
+        "--layout",
+        choices=("both", "shards", "one-file"),
+        default="both",
+        help="7 files (4 big shards + 3 small), one big file (+ 3 small), or both (default)",
+    )
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset")
     parser.add_argument("--no-interop-check", action="store_true", help="skip the CLI check")
     parser.add_argument("--dir", type=Path, default=None, help="parent of the temp folder")
@@ -194,58 +203,91 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown modes {unknown}; pick from {', '.join(MODES)}")
     size = (128 if args.quick else args.size_mib) * MIB
+    layouts = ("shards", "one-file") if args.layout == "both" else (args.layout,)
 
     with tempfile.TemporaryDirectory(prefix="bench-signing-", dir=args.dir) as tmp:
         folder = Path(tmp)
         keys = (folder / "k.pem", folder / "k.pub")
         generate_key_pair(*keys)
-        model = folder / "model"
-        total = _write_model(model, size, args.layout)
-        n_files = sum(1 for p in model.rglob("*") if p.is_file())
-        print(f"model: {total / MIB:.0f} MiB in {n_files} files ({args.layout}); cpus: {CPUS}; "
-              f"best of {args.repeat}; load average before: {os.getloadavg()[0]:.2f}")  # fmt: skip
-        _hashlib_pass(model)  # warm the page cache
-        wall, cpu = _best(args.repeat, lambda: _hashlib_pass(model))
-        base = total / wall / 1e9
-        print(
-            f"hashlib sha256, 1 thread: {base:.2f} GB/s (per CPU-second: {total / cpu / 1e9:.2f})\n"
-        )
-        header = (
-            "mode",
-            "sign GB/s",
-            "verify GB/s",
-            "sign+verify per pass GB/s",
-            "per pass / hashlib",
-            "end to end GB/s",
-            "per CPU-second GB/s",
-            "upstream CLI verifies",
-        )
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for mode in modes:
-            sig = folder / f"{mode}.sig"
-            sign, verify = _sign_verify(mode, model, sig, keys)
-            (t_sign, c_sign), (t_verify, c_verify) = (
-                _best(args.repeat, sign),
-                _best(args.repeat, verify),
-            )
-            both = 2 * total / (t_sign + t_verify) / 1e9
-            cli = "-" if args.no_interop_check else _upstream_cli_verifies(mode, folder, keys)
-            cells = [
-                mode,
-                f"{total / t_sign / 1e9:.2f}",
-                f"{total / t_verify / 1e9:.2f}",
-                f"{both:.2f}",
-                f"{both / base:.2f}x",
-                f"{both / 2:.2f}",
-                f"{2 * total / (c_sign + c_verify) / 1e9:.2f}",
-                cli,
-            ]
-            print("| " + " | ".join(cells) + " |", flush=True)
-        print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+        cli = {
+            mode: "-" if args.no_interop_check else _upstream_cli_verifies(mode, folder, keys)
+            for mode in modes
+        }
+        goals = {layout: _bench_layout(folder, layout, size, modes, keys, cli, args.repeat)
+                 for layout in layouts}  # fmt: skip
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
         for mode in modes:
             print(f"  {mode}: {MODES[mode][0]}")
+        for layout, ratio in goals.items():
+            verdict = (
+                "n/a (ours not run)"
+                if ratio is None
+                else (f"{ratio:.2f}x, {'met' if ratio >= GOAL else 'NOT met'}")
+            )
+            print(f"goal ({layout}: ours sign+verify per pass >= {GOAL}x hashlib): {verdict}")
+        if "one-file" in goals:
+            print(
+                "  one big file: SHA-256 of one file is one sequential stream, so per-file "
+                "hashing (the only mode the upstream CLI verifies) cannot use a second core; "
+                "only shard serialization (shard-64m) does, which the upstream CLI cannot verify "
+                "(model-signing 1.1.1's CLI always hashes per file)"
+            )
     return 0
+
+
+def _bench_layout(
+    folder: Path,
+    layout: str,
+    size: int,
+    modes: list[str],
+    keys: tuple[Path, Path],
+    cli: dict[str, str],
+    repeat: int,
+) -> float | None:
+    """Time every mode on a fresh model of ``layout``; return ours' ratio to hashlib."""
+    model = folder / f"model-{layout}"
+    total = _write_model(model, size, layout)
+    n_files = sum(1 for p in model.rglob("*") if p.is_file())
+    print(f"model: {total / MIB:.0f} MiB in {n_files} files ({layout}); cpus: {CPUS}; "
+          f"best of {repeat}; load average before: {os.getloadavg()[0]:.2f}")  # fmt: skip
+    _hashlib_pass(model)  # warm the page cache
+    wall, cpu = _best(repeat, lambda: _hashlib_pass(model))
+    base = total / wall / 1e9
+    print(f"hashlib sha256, 1 thread: {base:.2f} GB/s (per CPU-second: {total / cpu / 1e9:.2f})\n")
+    header = (
+        "mode",
+        "sign GB/s",
+        "verify GB/s",
+        "sign+verify per pass GB/s",
+        "per pass / hashlib",
+        "end to end GB/s",
+        "per CPU-second GB/s",
+        "upstream CLI verifies",
+    )
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    ours = None
+    for mode in modes:
+        sig = folder / f"{layout}-{mode}.sig"
+        sign, verify = _sign_verify(mode, model, sig, keys)
+        (t_sign, c_sign), (t_verify, c_verify) = _best(repeat, sign), _best(repeat, verify)
+        both = 2 * total / (t_sign + t_verify) / 1e9
+        if mode == "ours":
+            ours = both / base
+        cells = [
+            mode,
+            f"{total / t_sign / 1e9:.2f}",
+            f"{total / t_verify / 1e9:.2f}",
+            f"{both:.2f}",
+            f"{both / base:.2f}x",
+            f"{both / 2:.2f}",
+            f"{2 * total / (c_sign + c_verify) / 1e9:.2f}",
+            cli[mode],
+        ]
+        print("| " + " | ".join(cells) + " |", flush=True)
+    print()
+    shutil.rmtree(model)
+    return ours
 
 
 if __name__ == "__main__":

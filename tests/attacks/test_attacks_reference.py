@@ -229,3 +229,84 @@ def test_pgd_is_a_pure_function_of_its_inputs(linear: dict[str, Any]) -> None:
     other = PGD(steps=1, rel_stepsize=0.5, seed=2).run(model, linear["x"], linear["y"], epsilon=0.2)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_pgd_seeds_share_one_trace(linear: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # the seed is an argument of the compiled loop: a seed-averaged run traces once, and a seed
+    # gives the same adversarials whether or not other seeds ran first
+    builds: list[int] = []
+    build = PGD._build
+
+    def counted(self: PGD, model: TFModel) -> Any:
+        builds.append(self.seed)
+        return build(self, model)
+
+    monkeypatch.setattr(PGD, "_build", counted)
+    model = TFModel(_dense(linear, None), bounds=(0.0, 1.0))
+    x, y = linear["x"], linear["y"]
+    runs = {
+        s: PGD(steps=1, rel_stepsize=0.5, seed=s, precision="float32").run(model, x, y, epsilon=0.2)
+        for s in (1, 2, 3)
+    }
+    assert builds == [1]
+    fresh = TFModel(_dense(linear, None), bounds=(0.0, 1.0))
+    alone = PGD(steps=1, rel_stepsize=0.5, seed=3, precision="float32").run(
+        fresh, x, y, epsilon=0.2
+    )
+    np.testing.assert_array_equal(alone, runs[3])
+    assert not np.array_equal(runs[1], runs[2])
+
+
+def numpy_pgd(
+    linear: dict[str, Any], start: np.ndarray, *, eps: float, steps: int, early_stop: bool
+) -> np.ndarray:
+    """L-inf PGD for logits ``xW + b`` in float32 from ``start``, one restart.
+
+    With ``early_stop`` a sample keeps its first misclassified iterate; else the last one.
+    """
+    x, y, w, b = linear["x"], linear["y"], linear["w"], linear["b"]
+    size = np.float32(0.25) * np.float32(eps)  # rel_stepsize * epsilon, as PGD computes it
+    adv, kept = start.astype(np.float32), np.full(len(x), -1)
+    result = adv.copy()
+    for i in range(steps):
+        z = adv @ w + b
+        if early_stop:
+            new = (z.argmax(1) != y) & (kept < 0)
+            result[new], kept[new] = adv[new], i
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        grad = (p / p.sum(axis=1, keepdims=True) - np.eye(K, dtype=np.float32)[y]) @ w.T
+        delta = np.clip(adv + size * np.sign(grad) - x, -np.float32(eps), np.float32(eps))
+        adv = np.clip(x + delta, 0.0, 1.0).astype(np.float32)
+    result[kept < 0] = adv[kept < 0]
+    return result
+
+
+@pytest.mark.parametrize("early_stop", [True, False])
+def test_float32_pgd_loop_matches_a_numpy_reference(
+    linear: dict[str, Any], early_stop: bool
+) -> None:
+    # the compiled loop (compaction of broken samples, decisions from the gradient pass's own
+    # logits) is plain PGD: same start, steps, projection and kept iterate as a numpy loop
+    import tensorflow as tf
+
+    from kfp_mlsecops.attacks import _keyed, _tf
+
+    eps, steps = 0.2, 6
+    model = TFModel(_dense(linear, None), bounds=(0.0, 1.0))
+    attack = PGD(steps=steps, rel_stepsize=0.25, seed=4, early_stop=early_stop, precision="float32")
+    ours = attack.run(model, linear["x"], linear["y"], epsilon=eps)
+    start = _tf.random_start(
+        tf.constant(linear["x"]),
+        tf.fill([N], eps),
+        norm="linf",
+        ids=tf.range(N, dtype=tf.int64),
+        seed=4,
+        stream=_keyed.PGD_START,
+        counter=0,
+        bounds=(0.0, 1.0),
+    ).numpy()
+    reference = numpy_pgd(linear, start, eps=eps, steps=steps, early_stop=early_stop)
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-6)
+    assert np.abs(ours - linear["x"]).max() <= eps + 1e-6
+    fooled = model.predict_labels(ours) != linear["y"]
+    assert 0 < fooled.sum() < N

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from _served import approved_policy, signed_model_of
 from prometheus_client import CollectorRegistry
@@ -77,6 +78,50 @@ def test_squeezing_flags_fgsm_inputs_far_more_often_than_clean_ones(signed_digit
     runtime.close()
     assert clean_rate < 0.2
     assert adversarial_rate > clean_rate + 0.25
+
+
+def test_one_pass_squeezing_flags_exactly_what_separate_model_calls_flag(signed_digits_model):
+    """The squeezed copies ride in the request's model call: same scores, same detection rate
+    on FGSM inputs and same false-positive rate on clean reference data as two separate calls."""
+    m = signed_digits_model
+    split = load_split(m.test_split)
+    registry = CollectorRegistry()
+    runtime = _runtime(m, registry=registry)
+    runtime.load()
+    predict, squeezer = runtime._loaded().predict, runtime.squeezer
+    clean = split.x
+    adversarial = _fgsm(m.model_dir, clean, split.y, 0.1)
+    flagged = {}
+    for name, x in (("clean", clean), ("fgsm", adversarial)):
+        before = _value(registry, n.SUSPECTED_ADVERSARIAL_TOTAL)
+        served = np.concatenate([runtime.predict(x[i : i + 7]) for i in range(0, len(x), 7)])
+        assert runtime.flush(30)
+        flagged[name] = _value(registry, n.SUSPECTED_ADVERSARIAL_TOTAL) - before
+        # the reference: the input and its squeezed copy through the model separately
+        alone = predict(x)
+        (squeezed,) = squeezer.squeeze(x)
+        reference = np.abs(alone - predict(squeezed)).sum(axis=1)
+        np.testing.assert_allclose(served, alone, atol=1e-5)
+        _, one_call = squeezer.scores(predict, x)
+        np.testing.assert_allclose(one_call, reference, atol=1e-5)
+        near = np.abs(reference - squeezer.threshold) < 1e-5  # float noise may tip only these
+        expected = int(np.sum(reference > squeezer.threshold))
+        assert abs(flagged[name] - expected) <= int(near.sum()), (name, flagged[name], expected)
+    assert _value(registry, f"{n.SQUEEZE_SCORE}_count") == 2 * len(clean)
+    runtime.close()
+    assert flagged["fgsm"] > flagged["clean"]  # the signal is there at all
+
+
+def test_squeeze_every_n_squeezes_one_instance_in_n_across_requests(signed_digits_model):
+    registry = CollectorRegistry()
+    runtime = _runtime(signed_digits_model, registry=registry, squeeze_every=3)
+    runtime.load()
+    x = load_split(signed_digits_model.test_split).x
+    for size in (2, 2, 5, 1, 1):  # 11 instances: numbers 0, 3, 6 and 9 are squeezed
+        runtime.predict(x[:size])
+    assert runtime.flush(30)
+    assert _value(registry, f"{n.SQUEEZE_SCORE}_count") == 4
+    runtime.close()
 
 
 def test_runtime_exports_digest_and_uses_calibration_saved_with_the_model(fresh_release):

@@ -76,11 +76,34 @@ def test_calibration_flags_about_the_requested_share_of_clean_inputs():
         FeatureSqueezer.from_settings({"bits": 2}, lower=0.0, upper=1.0, where="test")
 
 
-def test_scores_against_known_probabilities_equal_the_one_call_scores():
-    squeezer = FeatureSqueezer(lower=0.0, upper=1.0, bits=2)
-    x = np.random.default_rng(5).uniform(0.3, 0.7, size=(50, 16)).astype(np.float32)
+@pytest.mark.parametrize("median_window", [0, 2])
+@pytest.mark.parametrize("lower, upper", [(-1.0, 2.0), (0.0, 1.0), (0.0, 255.0)])
+def test_stack_holds_the_inputs_then_their_squeezed_copies_in_one_array(
+    median_window, lower, upper
+):
+    squeezer = FeatureSqueezer(lower=lower, upper=upper, bits=3, median_window=median_window)
+    x = np.random.default_rng(5).uniform(lower, upper, size=(7, 4, 4, 1)).astype(np.float32)
+    x[0, 0, :2, 0] = [lower + (upper - lower) / 14, lower + 3 * (upper - lower) / 14]  # ties
+    versions = squeezer.squeeze(x)
+    stacked = squeezer.stack(x)
+    assert stacked.dtype == np.float32 and len(stacked) == len(x) * (1 + len(versions))
+    np.testing.assert_array_equal(stacked, np.concatenate([x, *versions]))
+    # the textbook bit-depth reduction (as the predictor computed it before), bit for bit
+    span = upper - lower
+    unit = np.clip((x - lower) / span, 0.0, 1.0)
+    expected = (np.round(unit * 7.0) / 7.0 * span + lower).astype(np.float32)
+    np.testing.assert_array_equal(stacked[7:14], expected)
+    rows = np.array([1, 4])
+    some = squeezer.stack(x, rows)
+    assert len(some) == 7 + 2 * len(versions)
+    np.testing.assert_array_equal(some, np.concatenate([x, *squeezer.squeeze(x[rows])]))
+
+
+def test_one_call_scores_equal_separate_calls_on_the_inputs_and_squeezed_copies():
+    squeezer = FeatureSqueezer(lower=0.0, upper=1.0, bits=2, median_window=2)
+    x = np.random.default_rng(6).uniform(0.3, 0.7, size=(50, 4, 4, 1)).astype(np.float32)
     probabilities, scores = squeezer.scores(linear_softmax, x)
-    np.testing.assert_allclose(
-        squeezer.scores_against(linear_softmax, x, probabilities), scores, atol=1e-6
-    )
-    assert squeezer.scores_against(linear_softmax, x[:0], probabilities[:0]).shape == (0,)
+    separate = [linear_softmax(v) for v in squeezer.squeeze(x)]
+    expected = np.maximum(*(np.abs(linear_softmax(x) - s).sum(axis=1) for s in separate))
+    np.testing.assert_allclose(probabilities, linear_softmax(x), atol=1e-12)
+    np.testing.assert_allclose(scores, expected, atol=1e-12)

@@ -99,12 +99,16 @@ class PGD(Attack):
         import tensorflow as tf
 
         ids = check_sample_ids(sample_ids, len(inputs))
-        attack = self._compiled(model, lambda: self._build(model))
+        # the seed is an argument of the compiled loop, not part of its key: one trace per model
+        # serves every seed (a seed-averaged evaluation would otherwise trace once per seed)
+        params = tuple(sorted((k, v) for k, v in self.params().items() if k != "seed"))
+        attack = model.compiled((type(self).__name__, params), lambda: self._build(model))
         out = attack(
             tf.constant(inputs, tf.float32),
             tf.constant(labels, tf.int64),
             tf.constant(epsilons, tf.float32),
             tf.constant(ids, tf.int64),
+            tf.constant(self.seed, tf.int64),
         )
         return np.asarray(out.numpy())
 
@@ -113,7 +117,7 @@ class PGD(Attack):
 
         bounds, norm = model.bounds, self.norm
         steps, rel_stepsize, restarts = self.steps, self.rel_stepsize, self.restarts
-        random_start, early_stop, seed = self.random_start, self.early_stop, self.seed
+        random_start, early_stop = self.random_start, self.early_stop
         low = model.bf16_logits() if self.precision == "bfloat16" else None
         n_classes = model.n_classes
 
@@ -151,6 +155,7 @@ class PGD(Attack):
                 logits_fn=None if low is None else gradient_logits,
             )
             if early_stop:
+                # the logits of this gradient pass decide the current iterate: no extra forward
                 hit, margins = judge(adv, ya, logits)
                 # gather by index, not boolean_mask: the same rows, far fewer ops to trace
                 broken, kept = tf.where(hit)[:, 0], tf.where(~hit)[:, 0]
@@ -181,10 +186,11 @@ class PGD(Attack):
                 tf.TensorSpec([None], tf.int64),
                 tf.TensorSpec([None], tf.float32),
                 tf.TensorSpec([None], tf.int64),
+                tf.TensorSpec([], tf.int64),
             ],
             autograph=False,
         )
-        def pgd(x: Any, y: Any, eps: Any, ids: Any) -> Any:
+        def pgd(x: Any, y: Any, eps: Any, ids: Any, seed: Any) -> Any:
             best, best_margin = x, tf.fill(tf.shape(y), float("inf"))
             done = tf.zeros(tf.shape(y), tf.bool)  # misclassified by an earlier iterate
             # a batch whose budgets are all 0 cannot move: skip its gradient steps

@@ -100,8 +100,8 @@ SERVING_METRICS: tuple[ServingMetricSpec, ...] = (
     ServingMetricSpec(
         SQUEEZE_SKIPPED_TOTAL,
         COUNTER,
-        "Instances served but not feature-squeezed because the signal worker was behind "
-        "(overload) or failed.",
+        "Instances served whose squeeze scores and drift were not recorded because the signal "
+        "worker was behind (overload) or failed.",
         (LABEL_MODEL,),
     ),
     ServingMetricSpec(

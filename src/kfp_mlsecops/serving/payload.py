@@ -104,14 +104,15 @@ def check_batch(array: np.ndarray, spec: InputSpec, *, what: str) -> np.ndarray:
     if array.shape[0] == 0:
         raise InvalidInputError(f"{what}: the batch is empty; send at least one instance")
     with np.errstate(over="ignore", invalid="ignore"):
-        batch = array.astype(np.float32)
-    finite = np.isfinite(batch)
-    if not finite.all():
-        bad = int(batch.size - np.count_nonzero(finite))
+        batch = array.astype(np.float32, copy=False)
+    # min and max are NaN when any value is NaN and infinite when any is (or overflowed
+    # float32): one pass over the batch on the usual path, the detailed count only on refusal.
+    low, high = float(batch.min()), float(batch.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
+        bad = int(batch.size - np.count_nonzero(np.isfinite(batch)))
         raise InvalidInputError(
             f"{what}: {bad} values are NaN, infinite or beyond float32; send finite numbers"
         )
-    low, high = float(batch.min()), float(batch.max())
     if low < spec.lower or high > spec.upper:
         raise InvalidInputError(
             f"{what}: values span [{low:g}, {high:g}], outside the model's input range "

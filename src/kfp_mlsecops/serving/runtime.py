@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class MonitorSettings:
     drift_window: int = DEFAULT_WINDOW
     drift_min_samples: int = DEFAULT_MIN_SAMPLES
     #: Squeeze one instance in every ``squeeze_every`` (1 = all). Each squeezed instance costs one
-    #: more model row per squeezer (batched, off the request path); with N > 1 the
+    #: more model row per squeezer, in the request's own model call; with N > 1 the
     #: suspected-adversarial counter is a sample (rate = suspected / mlsecops_squeeze_score_count).
     squeeze_every: int = 1
     squeeze_bits: int | None = None
@@ -75,6 +76,8 @@ class VerifiedModelRuntime:
         self._drift: DriftMonitor | None = None
         self._squeezer: FeatureSqueezer | None = None
         self._signals: SignalWorker | None = None
+        self._served = 0  # instances served so far (which ones to squeeze)
+        self._count_lock = threading.Lock()
         every = self.settings.squeeze_every
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise InvalidInputError(f"squeeze_every={every!r}: must be an integer >= 1")
@@ -136,11 +139,7 @@ class VerifiedModelRuntime:
             )
             self._squeezer = self._build_squeezer(model.spec, stats)
             self._signals = SignalWorker(
-                predict=model.predict,
-                squeezer=self._squeezer,
-                drift=self._drift,
-                metrics=self.metrics,
-                squeeze_every=self.settings.squeeze_every,
+                threshold=self._squeezer.threshold, drift=self._drift, metrics=self.metrics
             )
         except BaseException:
             staged.cleanup()
@@ -152,15 +151,40 @@ class VerifiedModelRuntime:
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Return probabilities for a checked float32 batch; count them, queue the signals.
 
-        Drift and squeeze scores are computed by a background worker (see :mod:`.signals`);
-        call :meth:`flush` to wait for them.
+        The batch and its squeezed copies go through the model in ONE call (the squeezed rows
+        ride along in the same batch, so squeezing costs almost nothing on the request path);
+        the scores, the drift window and the metrics are recorded by a background worker (see
+        :mod:`.signals`); call :meth:`flush` to wait for them.
         """
         model = self._loaded()
-        probabilities = model.predict(batch)
+        rows = self._rows_to_squeeze(len(batch))
+        if rows is not None and not len(rows):
+            probabilities = model.predict(batch)
+            scores = np.zeros(0, dtype=np.float64)
+        else:
+            squeezer = self.squeezer
+            n = len(batch)
+            out = model.predict(squeezer.stack(batch, rows))
+            probabilities = out[:n]
+            reference = probabilities if rows is None else probabilities[rows]
+            scores = squeezer.distances(reference, out[n:])
         self.metrics.record_predictions(probabilities.argmax(axis=1))
         if self._signals is not None:
-            self._signals.submit(batch, probabilities)
+            self._signals.submit(batch, scores)
         return probabilities
+
+    def _rows_to_squeeze(self, n: int) -> np.ndarray | None:
+        """Rows of the next ``n`` served instances to squeeze (one in ``squeeze_every``).
+
+        None means every row (the default, without an index copy); an empty array means none.
+        """
+        every = self.settings.squeeze_every
+        if every == 1:
+            return None
+        with self._count_lock:
+            first = (-self._served) % every
+            self._served += n
+        return np.arange(first, n, every)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until the runtime signals of every served instance are recorded."""

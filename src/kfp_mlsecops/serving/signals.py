@@ -1,12 +1,12 @@
-"""Compute the runtime signals (drift, feature squeezing) off the request path, in batches.
+"""Record the runtime signals (drift, feature-squeezing scores) off the request path, in batches.
 
-A request only enqueues its inputs and predicted probabilities; one background thread takes
-everything queued, updates the drift window, predicts the squeezed versions of all queued
-instances in a single model call and records the metrics. Batching amortises the model call's
-fixed cost, and TensorFlow releases the GIL while it runs, so the signals add little to request
-latency or throughput. The queue is bounded: when the worker falls behind, instances are not
-squeezed and ``mlsecops_squeeze_skipped_total`` counts them (requests never wait). Signals lag
-requests by at most one batch; :meth:`SignalWorker.flush` waits for them (tests, shutdown).
+The request computes the squeeze scores itself, in the same model call as its prediction (see
+:meth:`~kfp_mlsecops.serving.runtime.VerifiedModelRuntime.predict`), and only enqueues its inputs
+and scores; one background thread takes everything queued, updates the drift window and records
+the metrics (a Python loop per instance, kept off the request path). The queue is bounded: when
+the worker falls behind, those instances' signals are not recorded and
+``mlsecops_squeeze_skipped_total`` counts them (requests never wait). Signals lag requests by at
+most one batch; :meth:`SignalWorker.flush` waits for them (tests, shutdown).
 """
 
 from __future__ import annotations
@@ -15,66 +15,61 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 
 import numpy as np
 
 from kfp_mlsecops.serving.drift import DriftMonitor
 from kfp_mlsecops.serving.metrics import ServingMetrics
-from kfp_mlsecops.training.squeezing import FeatureSqueezer
 
 __all__ = ["DEFAULT_QUEUE_INSTANCES", "MAX_BATCH_INSTANCES", "SignalWorker"]
 
 #: Instances that may wait for the worker before new ones are skipped.
 DEFAULT_QUEUE_INSTANCES = 4096
-#: Most instances squeezed in one model call.
+#: Most instances recorded in one batch.
 MAX_BATCH_INSTANCES = 256
-#: The worker waits for this many instances (or LINGER_SECONDS) before a model call, so the
-#: call's fixed cost is shared and it wakes (and takes the GIL) rarely.
+#: The worker waits for this many instances (or LINGER_SECONDS) before a batch, so it wakes
+#: (and takes the GIL) rarely.
 MIN_BATCH_INSTANCES = 128
 LINGER_SECONDS = 0.2
 
 _log = logging.getLogger(__name__)
-Predict = Callable[[np.ndarray], np.ndarray]
 
 
 class SignalWorker:
-    """Background thread computing drift and squeeze scores for served instances."""
+    """Background thread recording drift and squeeze scores of served instances."""
 
     def __init__(
         self,
         *,
-        predict: Predict,
-        squeezer: FeatureSqueezer,
+        threshold: float,
         drift: DriftMonitor | None,
         metrics: ServingMetrics,
-        squeeze_every: int = 1,
         capacity: int = DEFAULT_QUEUE_INSTANCES,
     ) -> None:
-        self._predict = predict
-        self._squeezer = squeezer
+        self._threshold = threshold
         self._drift = drift
         self._metrics = metrics
-        self._every = squeeze_every
         self._capacity = capacity
         self._queue: deque[tuple[np.ndarray, np.ndarray]] = deque()
         self._pending = 0  # instances queued or being processed
-        self._seen = 0
         self._closed = False
         self._flushing = 0
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="mlsecops-signals", daemon=True)
         self._thread.start()
 
-    def submit(self, batch: np.ndarray, probabilities: np.ndarray) -> None:
-        """Queue a served batch; never blocks (skips and counts it when the queue is full)."""
+    def submit(self, batch: np.ndarray, scores: np.ndarray) -> None:
+        """Queue a served batch and the squeeze scores of its squeezed rows (maybe none).
+
+        Never blocks: skips and counts the batch when the queue is full.
+        """
         n = len(batch)
         with self._cond:
             if self._closed or self._pending + n > self._capacity:
                 self._metrics.record_squeeze_skipped(n)
                 return
             was_empty = not self._queue
-            self._queue.append((batch, probabilities))
+            self._queue.append((batch, scores))
             self._pending += n
             if was_empty or self._pending >= MIN_BATCH_INSTANCES:
                 self._cond.notify()
@@ -134,15 +129,11 @@ class SignalWorker:
                     self._cond.notify_all()
 
     def _process(self, items: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        x = np.concatenate([batch for batch, _ in items], axis=0)
-        probabilities = np.concatenate([p for _, p in items], axis=0)
         if self._drift is not None:
+            x = np.concatenate([batch for batch, _ in items], axis=0)
             score = self._drift.update(x.reshape(len(x), -1))
             if score is not None:
                 self._metrics.record_drift(score)
-        first = (-self._seen) % self._every
-        self._seen += len(x)
-        rows = np.arange(first, len(x), self._every)
-        if len(rows):
-            scores = self._squeezer.scores_against(self._predict, x[rows], probabilities[rows])
-            self._metrics.record_squeezing(scores, threshold=self._squeezer.threshold)
+        scores = np.concatenate([s for _, s in items], axis=0)
+        if len(scores):
+            self._metrics.record_squeezing(scores, threshold=self._threshold)

@@ -113,22 +113,32 @@ class FeatureSqueezer:
             versions.append(_median_2x2(x))
         return versions
 
+    def stack(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Return ``x`` followed by the squeezed versions of ``x[rows]`` (all rows by default).
+
+        One allocation: the squeezers write straight into it, so a single model call on the
+        result predicts the inputs and their squeezed copies together (see :meth:`distances`).
+        """
+        picked = x if rows is None else x[rows]
+        n, k = len(x), len(picked)
+        out = np.empty((n + k * self.n_squeezers, *x.shape[1:]), dtype=x.dtype)
+        out[:n] = x
+        self._reduce_bits_into(picked, out[n : n + k])
+        if self.median_window:
+            if x.ndim != 4:
+                raise InvalidInputError(
+                    f"median squeezing needs image batches (N, H, W, C), got shape {x.shape}"
+                )
+            out[n + k :] = _median_2x2(picked)
+        return out
+
     def scores(self, predict: Predict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(probabilities of x, squeeze score per instance)`` with one model call."""
         n = len(x)
-        out = np.asarray(predict(np.concatenate([x, *self.squeeze(x)], axis=0)))
-        return out[:n], self._distances(out[:n], out[n:])
+        out = np.asarray(predict(self.stack(x)))
+        return out[:n], self.distances(out[:n], out[n:])
 
-    def scores_against(
-        self, predict: Predict, x: np.ndarray, probabilities: np.ndarray
-    ) -> np.ndarray:
-        """Score instances whose probabilities are known: one model call on the squeezed ones."""
-        if len(x) == 0:
-            return np.zeros(0, dtype=np.float64)
-        squeezed = np.asarray(predict(np.concatenate(self.squeeze(x), axis=0)))
-        return self._distances(np.asarray(probabilities), squeezed)
-
-    def _distances(self, reference: np.ndarray, squeezed: np.ndarray) -> np.ndarray:
+    def distances(self, reference: np.ndarray, squeezed: np.ndarray) -> np.ndarray:
         """Max over squeezers of the L1 distance to ``reference`` (squeezers stacked in order)."""
         k = len(reference)
         score = np.abs(reference - squeezed[:k]).sum(axis=1, dtype=np.float64)
@@ -138,10 +148,33 @@ class FeatureSqueezer:
         return score
 
     def _reduce_bits(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty_like(x)
+        self._reduce_bits_into(x, out)
+        return out
+
+    def _reduce_bits_into(self, x: np.ndarray, out: np.ndarray) -> None:
+        """Snap ``x`` to ``2**bits`` levels of [lower, upper], written into ``out`` in place.
+
+        Computes ``rint(clip((x - lower) / span, 0, 1) * levels) / levels * span + lower`` in the
+        dtype of ``x``; on the usual [0, 1] range the shift and the scaling by 1 are skipped,
+        which changes no bit. Positional ``out`` and ``rint`` keep the per-call cost low on the
+        request path (``np.round`` with 0 decimals is ``rint``).
+        """
         levels = float(2**self.bits - 1)
         span = self.upper - self.lower
-        unit = np.clip((x - self.lower) / span, 0.0, 1.0)
-        return (np.round(unit * levels) / levels * span + self.lower).astype(x.dtype)
+        unit_range = self.lower == 0.0 and span == 1.0
+        if unit_range:
+            np.clip(x, 0.0, 1.0, out)
+        else:
+            np.subtract(x, self.lower, out)
+            np.divide(out, span, out)
+            np.clip(out, 0.0, 1.0, out)
+        np.multiply(out, levels, out)
+        np.rint(out, out)
+        np.divide(out, levels, out)
+        if not unit_range:
+            np.multiply(out, span, out)
+            np.add(out, self.lower, out)
 
 
 def _median_2x2(x: np.ndarray) -> np.ndarray:
