@@ -237,3 +237,44 @@ def test_l2_budgets_may_exceed_the_range_width(data: dict[str, Any]) -> None:
     assert _norms(clipped[0] - x, "l2").max() <= 1.5 + 1e-6 and success.mean() > 0.5
     with pytest.raises(InvalidInputError, match="exceeds"):
         PGD(norm="l2", steps=10)(model, x, y, epsilons=[3.5], lower=0.0, upper=1.0)
+
+
+@pytest.mark.slow
+def test_apgd_seeds_restarts_and_targets_share_one_trace(
+    data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # seed, restarts and n_targets are arguments of the compiled loop (Attack.call_params): one
+    # trace per model and loss serves them all, and a run gives the same adversarials whether or
+    # not other values ran first on that model
+    from kfp_mlsecops.attacks import apgd
+
+    builds: list[str] = []
+    build = apgd.build_apgd
+
+    def counted(model: TFModel, **kwargs: Any) -> Any:
+        builds.append(str(kwargs["loss"]))
+        return build(model, **kwargs)
+
+    monkeypatch.setattr(apgd, "build_apgd", counted)
+    x, y = data["x"], data["y"]
+    model = TFModel(_linear(K), bounds=(0.0, 1.0))
+    runs = {
+        (s, r): APGD(n_iter=5, seed=s, restarts=r).run(model, x, y, epsilon=0.05)
+        for s, r in ((1, 1), (2, 1), (2, 2))
+    }
+    for n_targets in (1, 3):
+        APGDT(n_iter=5, n_targets=n_targets, seed=n_targets).run(model, x, y, epsilon=0.05)
+    assert builds == ["ce", "dlr_targeted"]
+    assert not np.array_equal(runs[1, 1], runs[2, 1])
+    fresh = TFModel(_linear(K), bounds=(0.0, 1.0))
+    alone = APGD(n_iter=5, seed=2, restarts=2).run(fresh, x, y, epsilon=0.05)
+    np.testing.assert_array_equal(alone, runs[2, 2])
+    assert builds == ["ce", "dlr_targeted", "ce"]
+
+
+def test_call_params_are_params_the_loops_take_as_arguments() -> None:
+    # a name in call_params that is not a hyper-parameter would be a typo that silently keys
+    # nothing; Square bakes its seed into the trace, so it must not list it
+    for attack in (PGD(), APGD(), APGDT(), Square()):
+        assert attack.call_params <= attack.params().keys(), type(attack).__name__
+    assert Square.call_params == frozenset()

@@ -28,6 +28,9 @@ class APGD(Attack):
     threshold of the step-size schedule (0.75 in the paper).
     """
 
+    # each restart is one call of the same compiled loop, keyed by (seed, restart)
+    call_params = frozenset({"seed", "restarts"})
+
     def __init__(
         self,
         *,
@@ -88,6 +91,8 @@ class APGDT(Attack):
     """
 
     name = "apgd_t"
+    # each target is one call of the same compiled loop, keyed by (seed, target rank)
+    call_params = frozenset({"seed", "n_targets"})
 
     def __init__(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -31,6 +31,10 @@ class Attack(abc.ABC):
     name: str = "attack"
     norm: str = "linf"
     needs_gradients: bool = True
+    #: Hyper-parameters passed to the compiled function on each call instead of traced into it
+    #: (a seed, a restart count the caller loops over). They stay out of the compile key, so one
+    #: trace per model serves every value; list only what the build function never reads.
+    call_params: ClassVar[frozenset[str]] = frozenset()
 
     def params(self) -> dict[str, Any]:
         """Return the hyper-parameters (JSON-serialisable), as shown by ``repr``."""
@@ -122,8 +126,9 @@ class Attack(abc.ABC):
         return raws, clipped, success
 
     def _compiled(self, model: TFModel, build: Any) -> Any:
-        key = (type(self).__name__, tuple(sorted(self.params().items())))
-        return model.compiled(key, build)
+        """Return ``build()``'s function for ``model``, cached by class and traced-in params."""
+        traced = sorted((k, v) for k, v in self.params().items() if k not in self.call_params)
+        return model.compiled((type(self).__name__, tuple(traced)), build)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())

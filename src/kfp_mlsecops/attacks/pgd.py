@@ -37,6 +37,9 @@ class PGD(Attack):
     as broken, and the restart selection is made, on float32 logits (see ``_low_precision``).
     """
 
+    # a seed-averaged evaluation traces the loop once per model, not once per seed
+    call_params = frozenset({"seed"})
+
     def __init__(
         self,
         *,
@@ -99,10 +102,7 @@ class PGD(Attack):
         import tensorflow as tf
 
         ids = check_sample_ids(sample_ids, len(inputs))
-        # the seed is an argument of the compiled loop, not part of its key: one trace per model
-        # serves every seed (a seed-averaged evaluation would otherwise trace once per seed)
-        params = tuple(sorted((k, v) for k, v in self.params().items() if k != "seed"))
-        attack = model.compiled((type(self).__name__, params), lambda: self._build(model))
+        attack = self._compiled(model, lambda: self._build(model))
         out = attack(
             tf.constant(inputs, tf.float32),
             tf.constant(labels, tf.int64),

@@ -139,7 +139,7 @@ class VerifiedModelRuntime:
             )
             self._squeezer = self._build_squeezer(model.spec, stats)
             self._signals = SignalWorker(
-                threshold=self._squeezer.threshold, drift=self._drift, metrics=self.metrics
+                squeezer=self._squeezer, drift=self._drift, metrics=self.metrics
             )
         except BaseException:
             staged.cleanup()
@@ -152,25 +152,22 @@ class VerifiedModelRuntime:
         """Return probabilities for a checked float32 batch; count them, queue the signals.
 
         The batch and its squeezed copies go through the model in ONE call (the squeezed rows
-        ride along in the same batch, so squeezing costs almost nothing on the request path);
-        the scores, the drift window and the metrics are recorded by a background worker (see
-        :mod:`.signals`); call :meth:`flush` to wait for them.
+        ride along in the same batch, so squeezing costs one model row and no extra call);
+        the squeeze scores, the drift window and their metrics are computed and recorded by a
+        background worker from that call's outputs (see :mod:`.signals`); call :meth:`flush`
+        to wait for them. Predictions are counted here, at once.
         """
         model = self._loaded()
         rows = self._rows_to_squeeze(len(batch))
         if rows is not None and not len(rows):
-            probabilities = model.predict(batch)
-            scores = np.zeros(0, dtype=np.float64)
+            outputs = model.predict(batch)
         else:
-            squeezer = self.squeezer
-            n = len(batch)
-            out = model.predict(squeezer.stack(batch, rows))
-            probabilities = out[:n]
-            reference = probabilities if rows is None else probabilities[rows]
-            scores = squeezer.distances(reference, out[n:])
+            outputs = model.predict(self.squeezer.stack(batch, rows))
+        outputs.setflags(write=False)  # the worker reads them later; the caller gets a view
+        probabilities = outputs[: len(batch)]
         self.metrics.record_predictions(probabilities.argmax(axis=1))
         if self._signals is not None:
-            self._signals.submit(batch, scores)
+            self._signals.submit(batch, outputs, rows)
         return probabilities
 
     def _rows_to_squeeze(self, n: int) -> np.ndarray | None:

@@ -1,9 +1,11 @@
 """Record the runtime signals (drift, feature-squeezing scores) off the request path, in batches.
 
-The request computes the squeeze scores itself, in the same model call as its prediction (see
-:meth:`~kfp_mlsecops.serving.runtime.VerifiedModelRuntime.predict`), and only enqueues its inputs
-and scores; one background thread takes everything queued, updates the drift window and records
-the metrics (a Python loop per instance, kept off the request path). The queue is bounded: when
+The request predicts its inputs and their squeezed copies in one model call (see
+:meth:`~kfp_mlsecops.serving.runtime.VerifiedModelRuntime.predict`) and only enqueues the inputs
+and that call's outputs; one background thread takes everything queued, computes the squeeze
+scores (:meth:`~kfp_mlsecops.training.squeezing.FeatureSqueezer.distances`, the same scores as
+on the request path, just later), updates the drift window and records the metrics, so none of
+that costs the request any time. The queue is bounded: when
 the worker falls behind, those instances' signals are not recorded and
 ``mlsecops_squeeze_skipped_total`` counts them (requests never wait). Signals lag requests by at
 most one batch; :meth:`SignalWorker.flush` waits for them (tests, shutdown).
@@ -20,6 +22,7 @@ import numpy as np
 
 from kfp_mlsecops.serving.drift import DriftMonitor
 from kfp_mlsecops.serving.metrics import ServingMetrics
+from kfp_mlsecops.training.squeezing import FeatureSqueezer
 
 __all__ = ["DEFAULT_QUEUE_INSTANCES", "MAX_BATCH_INSTANCES", "SignalWorker"]
 
@@ -41,16 +44,16 @@ class SignalWorker:
     def __init__(
         self,
         *,
-        threshold: float,
+        squeezer: FeatureSqueezer,
         drift: DriftMonitor | None,
         metrics: ServingMetrics,
         capacity: int = DEFAULT_QUEUE_INSTANCES,
     ) -> None:
-        self._threshold = threshold
+        self._squeezer = squeezer
         self._drift = drift
         self._metrics = metrics
         self._capacity = capacity
-        self._queue: deque[tuple[np.ndarray, np.ndarray]] = deque()
+        self._queue: deque[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = deque()
         self._pending = 0  # instances queued or being processed
         self._closed = False
         self._flushing = 0
@@ -58,10 +61,11 @@ class SignalWorker:
         self._thread = threading.Thread(target=self._run, name="mlsecops-signals", daemon=True)
         self._thread.start()
 
-    def submit(self, batch: np.ndarray, scores: np.ndarray) -> None:
-        """Queue a served batch and the squeeze scores of its squeezed rows (maybe none).
+    def submit(self, batch: np.ndarray, outputs: np.ndarray, rows: np.ndarray | None) -> None:
+        """Queue a served batch and the model's outputs on ``squeezer.stack(batch, rows)``.
 
-        Never blocks: skips and counts the batch when the queue is full.
+        ``rows`` are the squeezed rows (None: all; empty: none, ``outputs`` then only holds the
+        batch's own). Never blocks: skips and counts the batch when the queue is full.
         """
         n = len(batch)
         with self._cond:
@@ -69,7 +73,7 @@ class SignalWorker:
                 self._metrics.record_squeeze_skipped(n)
                 return
             was_empty = not self._queue
-            self._queue.append((batch, scores))
+            self._queue.append((batch, outputs, rows))
             self._pending += n
             if was_empty or self._pending >= MIN_BATCH_INSTANCES:
                 self._cond.notify()
@@ -128,12 +132,20 @@ class SignalWorker:
                     self._pending -= count
                     self._cond.notify_all()
 
-    def _process(self, items: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    def _process(self, items: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> None:
         if self._drift is not None:
-            x = np.concatenate([batch for batch, _ in items], axis=0)
+            x = np.concatenate([batch for batch, _, _ in items], axis=0)
             score = self._drift.update(x.reshape(len(x), -1))
             if score is not None:
                 self._metrics.record_drift(score)
-        scores = np.concatenate([s for _, s in items], axis=0)
-        if len(scores):
-            self._metrics.record_squeezing(scores, threshold=self._threshold)
+        scores = [self._scores(len(batch), outputs, rows) for batch, outputs, rows in items]
+        flat = np.concatenate(scores, axis=0)
+        if len(flat):
+            self._metrics.record_squeezing(flat, threshold=self._squeezer.threshold)
+
+    def _scores(self, n: int, outputs: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """Squeeze scores of one served batch's squeezed rows (in the order of ``rows``)."""
+        if rows is not None and not len(rows):
+            return np.zeros(0, dtype=np.float64)
+        reference = outputs[:n] if rows is None else outputs[rows]
+        return self._squeezer.distances(reference, outputs[n:])

@@ -104,14 +104,9 @@ class FeatureSqueezer:
 
     def squeeze(self, x: np.ndarray) -> list[np.ndarray]:
         """Return the squeezed versions of the batch ``x`` (same shape and dtype)."""
-        versions = [self._reduce_bits(x)]
-        if self.median_window:
-            if x.ndim != 4:
-                raise InvalidInputError(
-                    f"median squeezing needs image batches (N, H, W, C), got shape {x.shape}"
-                )
-            versions.append(_median_2x2(x))
-        return versions
+        n = len(x)
+        out = self.stack(x)
+        return [out[n * (i + 1) : n * (i + 2)] for i in range(self.n_squeezers)]
 
     def stack(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Return ``x`` followed by the squeezed versions of ``x[rows]`` (all rows by default).
@@ -119,16 +114,16 @@ class FeatureSqueezer:
         One allocation: the squeezers write straight into it, so a single model call on the
         result predicts the inputs and their squeezed copies together (see :meth:`distances`).
         """
+        if self.median_window and x.ndim != 4:
+            raise InvalidInputError(
+                f"median squeezing needs image batches (N, H, W, C), got shape {x.shape}"
+            )
         picked = x if rows is None else x[rows]
         n, k = len(x), len(picked)
         out = np.empty((n + k * self.n_squeezers, *x.shape[1:]), dtype=x.dtype)
         out[:n] = x
         self._reduce_bits_into(picked, out[n : n + k])
         if self.median_window:
-            if x.ndim != 4:
-                raise InvalidInputError(
-                    f"median squeezing needs image batches (N, H, W, C), got shape {x.shape}"
-                )
             out[n + k :] = _median_2x2(picked)
         return out
 
@@ -146,11 +141,6 @@ class FeatureSqueezer:
             other = np.abs(reference - squeezed[i * k : (i + 1) * k]).sum(axis=1)
             np.maximum(score, other, out=score)
         return score
-
-    def _reduce_bits(self, x: np.ndarray) -> np.ndarray:
-        out = np.empty_like(x)
-        self._reduce_bits_into(x, out)
-        return out
 
     def _reduce_bits_into(self, x: np.ndarray, out: np.ndarray) -> None:
         """Snap ``x`` to ``2**bits`` levels of [lower, upper], written into ``out`` in place.
