@@ -35,7 +35,7 @@ def _worker(registry, **kwargs):
     return SignalWorker(squeezer=squeezer, drift=None, metrics=metrics, **kwargs), metrics
 
 
-def _outputs(scores, rows=None, n=None):
+def _outputs(scores, n=None):
     """Model outputs of ``stack(batch, rows)`` whose squeeze scores are exactly ``scores``.
 
     Each input predicts [1, 0]; its squeezed copy [1 - s/2, s/2], an L1 distance of s.

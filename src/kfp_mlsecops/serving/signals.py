@@ -3,12 +3,12 @@
 The request predicts its inputs and their squeezed copies in one model call (see
 :meth:`~kfp_mlsecops.serving.runtime.VerifiedModelRuntime.predict`) and only enqueues the inputs
 and that call's outputs; one background thread takes everything queued, computes the squeeze
-scores (:meth:`~kfp_mlsecops.training.squeezing.FeatureSqueezer.distances`, the same scores as
-on the request path, just later), updates the drift window and records the metrics, so none of
-that costs the request any time. The queue is bounded: when
-the worker falls behind, those instances' signals are not recorded and
-``mlsecops_squeeze_skipped_total`` counts them (requests never wait). Signals lag requests by at
-most one batch; :meth:`SignalWorker.flush` waits for them (tests, shutdown).
+scores (:meth:`~kfp_mlsecops.training.squeezing.FeatureSqueezer.stacked_scores`, the scores the
+request would have computed, just later), updates the drift window and records the metrics, so
+none of that costs the request any time. The queue is bounded: when the worker falls behind,
+those instances' signals are not recorded and ``mlsecops_squeeze_skipped_total`` counts them
+(requests never wait). Signals lag requests by at most one batch; :meth:`SignalWorker.flush`
+waits for them (tests, shutdown).
 """
 
 from __future__ import annotations
@@ -138,14 +138,10 @@ class SignalWorker:
             score = self._drift.update(x.reshape(len(x), -1))
             if score is not None:
                 self._metrics.record_drift(score)
-        scores = [self._scores(len(batch), outputs, rows) for batch, outputs, rows in items]
+        scores = [
+            self._squeezer.stacked_scores(outputs, len(batch), rows)
+            for batch, outputs, rows in items
+        ]
         flat = np.concatenate(scores, axis=0)
         if len(flat):
             self._metrics.record_squeezing(flat, threshold=self._squeezer.threshold)
-
-    def _scores(self, n: int, outputs: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-        """Squeeze scores of one served batch's squeezed rows (in the order of ``rows``)."""
-        if rows is not None and not len(rows):
-            return np.zeros(0, dtype=np.float64)
-        reference = outputs[:n] if rows is None else outputs[rows]
-        return self._squeezer.distances(reference, outputs[n:])

@@ -131,7 +131,14 @@ class FeatureSqueezer:
         """Return ``(probabilities of x, squeeze score per instance)`` with one model call."""
         n = len(x)
         out = np.asarray(predict(self.stack(x)))
-        return out[:n], self.distances(out[:n], out[n:])
+        return out[:n], self.stacked_scores(out, n)
+
+    def stacked_scores(
+        self, outputs: np.ndarray, n: int, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Scores of ``x[rows]`` from the model's ``outputs`` on ``stack(x, rows)``, len(x) = n."""
+        reference = outputs[:n] if rows is None else outputs[rows]
+        return self.distances(reference, outputs[n:])
 
     def distances(self, reference: np.ndarray, squeezed: np.ndarray) -> np.ndarray:
         """Max over squeezers of the L1 distance to ``reference`` (squeezers stacked in order)."""
