@@ -4,11 +4,13 @@ Both servers run the same model through the same compiled predict function
 (kfp_mlsecops.serving.inference.load_for_serving) on 127.0.0.1. "plain" is a minimal kserve.Model
 (json -> numpy -> predict -> json) on KServe's stock ModelServer (REST only, one worker, no
 per-request latency log; only its listen host is set to 127.0.0.1). "verified" is `mlsecops serve`
-(signature check at start-up, request guard, payload checks, per-class metrics; feature squeezing
-and drift in its background signal worker, whose squeezed/skipped counts are reported so that
-skipped work cannot flatter the result). Concurrent clients (threads, keep-alive http.client)
-drive each server for a bounded time, in short rounds that alternate the order, so a change in the
-machine's background load hits both servers alike; the goal is judged on the throughput of all
+(signature check at start-up, request guard, payload checks, per-class metrics; every instance
+feature-squeezed, its squeezed copy predicted in a later request's model call with those of 15
+others (--squeeze-carry-rows); scores and drift recorded by its background signal worker, whose
+squeezed/skipped counts are reported so that skipped work cannot flatter the result).
+Concurrent clients (threads, keep-alive http.client) drive each server for a bounded time, in
+short rounds that alternate the order, so a change in the machine's background load hits both
+servers alike; the goal is judged on the throughput of all
 rounds pooled (the median of the per-round ratios is shown as a check on noise). The servers' own
 CPU time per request (/proc/PID/stat, all threads, including the signal worker) is shown too.
 
@@ -263,6 +265,13 @@ def main() -> None:
     parser.add_argument(
         "--squeeze-every", type=int, default=1, help="verified server: squeeze 1 in N instances"
     )
+    parser.add_argument(
+        "--squeeze-carry-rows",
+        type=int,
+        default=None,
+        help="verified server: squeezed copies per carried model call (default: the server's; "
+        "1 = each request predicts its own, the previous design)",
+    )
     parser.add_argument("--plain-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -283,6 +292,11 @@ def main() -> None:
                 *(arg for name, path in files.items() for arg in (f"--{name}", str(path))),
                 "--name", NAME, "--port", str(ports["verified"]),
                 "--squeeze-every", str(args.squeeze_every),
+                *(
+                    ("--squeeze-carry-rows", str(args.squeeze_carry_rows))
+                    if args.squeeze_carry_rows is not None
+                    else ()
+                ),
             ],
             "plain": [
                 sys.executable, __file__, "--plain-server",

@@ -81,8 +81,9 @@ def test_squeezing_flags_fgsm_inputs_far_more_often_than_clean_ones(signed_digit
 
 
 def test_one_pass_squeezing_flags_exactly_what_separate_model_calls_flag(signed_digits_model):
-    """The squeezed copies ride in the request's model call: same scores, same detection rate
-    on FGSM inputs and same false-positive rate on clean reference data as two separate calls."""
+    """The squeezed copies ride in later requests' model calls (16 rows at a time): same
+    scores, same detection rate on FGSM inputs and same false-positive rate on clean reference
+    data as two separate calls."""
     m = signed_digits_model
     split = load_split(m.test_split)
     registry = CollectorRegistry()

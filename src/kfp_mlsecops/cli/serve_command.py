@@ -47,6 +47,7 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     from kfp_mlsecops.serving.drift import DEFAULT_MIN_SAMPLES, DEFAULT_WINDOW
     from kfp_mlsecops.serving.request_guard import DEFAULT_MAX_REQUEST_BYTES
+    from kfp_mlsecops.serving.squeeze_carry import DEFAULT_CARRY_ROWS
 
     model = parser.add_argument_group("model and verification")
     model.add_argument("--model-dir", type=Path, required=True, help="signed model directory")
@@ -155,6 +156,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="feature-squeeze one instance in every N (default: 1, all)",
     )
+    mon.add_argument(
+        "--squeeze-carry-rows",
+        type=int_at_least(1),
+        default=DEFAULT_CARRY_ROWS,
+        help="squeezed copies predicted together in one request's model call "
+        f"(default: {DEFAULT_CARRY_ROWS}; 1: each request predicts its own)",
+    )
     mon.add_argument("--squeeze-bits", type=int_at_least(1), default=None, help="bit depth")
     mon.add_argument(
         "--squeeze-median", type=int, choices=(0, 2), default=None, help="median window (0=off)"
@@ -231,6 +239,7 @@ def _verified_predictor(args: argparse.Namespace, policy: Any) -> Any:
             drift_window=args.drift_window,
             drift_min_samples=min(args.drift_min_samples, args.drift_window),
             squeeze_every=args.squeeze_every,
+            squeeze_carry_rows=args.squeeze_carry_rows,
             squeeze_bits=args.squeeze_bits,
             squeeze_median_window=args.squeeze_median,
             squeeze_threshold=args.squeeze_threshold,

@@ -18,6 +18,7 @@ from kfp_mlsecops.errors import InvalidInputError
 
 __all__ = ["V2_DATATYPES", "InputSpec", "check_batch", "decode_v1", "decode_v2"]
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: v2 tensor datatypes accepted (converted to float32).
 V2_DATATYPES = ("FP32", "FP64")
 
@@ -103,16 +104,17 @@ def check_batch(array: np.ndarray, spec: InputSpec, *, what: str) -> np.ndarray:
         )
     if array.shape[0] == 0:
         raise InvalidInputError(f"{what}: the batch is empty; send at least one instance")
-    with np.errstate(over="ignore", invalid="ignore"):
-        batch = array.astype(np.float32, copy=False)
-    # min and max are NaN when any value is NaN and infinite when any is (or overflowed
-    # float32): one pass over the batch on the usual path, the detailed count only on refusal.
-    low, high = float(batch.min()), float(batch.max())
-    if not (math.isfinite(low) and math.isfinite(high)):
-        bad = int(batch.size - np.count_nonzero(np.isfinite(batch)))
+    # min and max are NaN when any value is NaN and infinite when any is: one pass over the
+    # batch on the usual path, the detailed count only on refusal. Taken before the cast to
+    # float32, so a value that would overflow it is refused here instead.
+    low, high = float(array.min()), float(array.max())
+    if not (-_FLOAT32_MAX <= low and high <= _FLOAT32_MAX):  # False for NaN too
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad = int(array.size - np.count_nonzero(np.abs(array) <= _FLOAT32_MAX))
         raise InvalidInputError(
             f"{what}: {bad} values are NaN, infinite or beyond float32; send finite numbers"
         )
+    batch = array.astype(np.float32, copy=False)
     if low < spec.lower or high > spec.upper:
         raise InvalidInputError(
             f"{what}: values span [{low:g}, {high:g}], outside the model's input range "

@@ -24,6 +24,7 @@ from kfp_mlsecops.serving.inference import DEFAULT_THREADS, LoadedModel, load_fo
 from kfp_mlsecops.serving.metrics import ServingMetrics
 from kfp_mlsecops.serving.payload import InputSpec
 from kfp_mlsecops.serving.signals import SignalWorker
+from kfp_mlsecops.serving.squeeze_carry import DEFAULT_CARRY_ROWS, SqueezeCarry
 from kfp_mlsecops.serving.verification import StagedModel, VerificationPolicy, stage_verified_model
 from kfp_mlsecops.training.reference_stats import ReferenceStats, load_reference_stats
 from kfp_mlsecops.training.squeezing import DEFAULT_BITS, DEFAULT_THRESHOLD, FeatureSqueezer
@@ -44,9 +45,12 @@ class MonitorSettings:
     drift_window: int = DEFAULT_WINDOW
     drift_min_samples: int = DEFAULT_MIN_SAMPLES
     #: Squeeze one instance in every ``squeeze_every`` (1 = all). Each squeezed instance costs one
-    #: more model row per squeezer, in the request's own model call; with N > 1 the
+    #: more model row per squeezer (see ``squeeze_carry_rows``); with N > 1 the
     #: suspected-adversarial counter is a sample (rate = suspected / mlsecops_squeeze_score_count).
     squeeze_every: int = 1
+    #: Squeezed rows predicted together, in the model call of the request that brings the
+    #: waiting rows to this many (1: each request predicts its own squeezed copies).
+    squeeze_carry_rows: int = DEFAULT_CARRY_ROWS
     squeeze_bits: int | None = None
     squeeze_median_window: int | None = None
     squeeze_threshold: float | None = None
@@ -75,12 +79,14 @@ class VerifiedModelRuntime:
         self._model: LoadedModel | None = None
         self._drift: DriftMonitor | None = None
         self._squeezer: FeatureSqueezer | None = None
+        self._carry: SqueezeCarry | None = None
         self._signals: SignalWorker | None = None
         self._served = 0  # instances served so far (which ones to squeeze)
         self._count_lock = threading.Lock()
-        every = self.settings.squeeze_every
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise InvalidInputError(f"squeeze_every={every!r}: must be an integer >= 1")
+        for name in ("squeeze_every", "squeeze_carry_rows"):
+            value = getattr(self.settings, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"{name}={value!r}: must be an integer >= 1")
 
     @property
     def ready(self) -> bool:
@@ -138,8 +144,13 @@ class VerifiedModelRuntime:
                 )
             )
             self._squeezer = self._build_squeezer(model.spec, stats)
+            self._carry = SqueezeCarry(
+                self._squeezer,
+                min_rows=self.settings.squeeze_carry_rows,
+                on_lost=self.metrics.record_squeeze_skipped,
+            )
             self._signals = SignalWorker(
-                squeezer=self._squeezer, drift=self._drift, metrics=self.metrics
+                carry=self._carry, predict=model.predict, drift=self._drift, metrics=self.metrics
             )
         except BaseException:
             staged.cleanup()
@@ -151,23 +162,21 @@ class VerifiedModelRuntime:
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Return probabilities for a checked float32 batch; count them, queue the signals.
 
-        The batch and its squeezed copies go through the model in ONE call (the squeezed rows
-        ride along in the same batch, so squeezing costs one model row and no extra call);
-        the squeeze scores, the drift window and their metrics are computed and recorded by a
-        background worker from that call's outputs (see :mod:`.signals`); call :meth:`flush`
-        to wait for them. Predictions are counted here, at once.
+        One model call per request: the batch, plus (when due) the squeezed copies of recent
+        instances carried into it (:mod:`.squeeze_carry`). The squeeze scores, the drift window
+        and their metrics are computed and recorded by a background worker (see
+        :mod:`.signals`); call :meth:`flush` to wait for them. Predictions are counted here.
         """
         model = self._loaded()
-        rows = self._rows_to_squeeze(len(batch))
-        if rows is not None and not len(rows):
-            outputs = model.predict(batch)
-        else:
-            outputs = model.predict(self.squeezer.stack(batch, rows))
-        outputs.setflags(write=False)  # the worker reads them later; the caller gets a view
-        probabilities = outputs[: len(batch)]
+        carry = self._carry
+        if carry is None:
+            raise VerificationError(f"model '{self.model_dir}': not verified and loaded")
+        probabilities, scored = carry.predict(
+            model.predict, batch, self._rows_to_squeeze(len(batch))
+        )
         self.metrics.record_predictions(probabilities.argmax(axis=1))
         if self._signals is not None:
-            self._signals.submit(batch, outputs, rows)
+            self._signals.submit(batch, scored)
         return probabilities
 
     def _rows_to_squeeze(self, n: int) -> np.ndarray | None:
@@ -190,6 +199,7 @@ class VerifiedModelRuntime:
     def close(self) -> None:
         """Forget the model, stop the signal worker, delete the private copy (idempotent)."""
         self._model = None
+        self._carry = None
         if self._signals is not None:
             self._signals.close()
             self._signals = None

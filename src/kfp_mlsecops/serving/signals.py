@@ -1,14 +1,15 @@
 """Record the runtime signals (drift, feature-squeezing scores) off the request path, in batches.
 
-The request predicts its inputs and their squeezed copies in one model call (see
-:meth:`~kfp_mlsecops.serving.runtime.VerifiedModelRuntime.predict`) and only enqueues the inputs
-and that call's outputs; one background thread takes everything queued, computes the squeeze
-scores (:meth:`~kfp_mlsecops.training.squeezing.FeatureSqueezer.stacked_scores`, the scores the
-request would have computed, just later), updates the drift window and records the metrics, so
-none of that costs the request any time. The queue is bounded: when the worker falls behind,
-those instances' signals are not recorded and ``mlsecops_squeeze_skipped_total`` counts them
-(requests never wait). Signals lag requests by at most one batch; :meth:`SignalWorker.flush`
-waits for them (tests, shutdown).
+Requests predict the squeezed copies of served instances in their own model calls (see
+:mod:`.squeeze_carry`) and only enqueue their inputs and the :class:`~.squeeze_carry.Scored`
+outputs their call completed; one background thread takes everything queued, computes the
+squeeze scores (:meth:`~kfp_mlsecops.training.squeezing.FeatureSqueezer.distances`), updates the
+drift window and records the metrics, so none of that costs the request any time. Squeezed
+copies that waited ``LINGER_SECONDS`` (traffic stopped, or few instances are squeezed) are
+predicted by the worker itself. The queue is bounded: when the worker falls behind, the
+squeeze scores of those instances are not recorded and ``mlsecops_squeeze_skipped_total``
+counts them (requests never wait). Signals lag requests by at most one batch;
+:meth:`SignalWorker.flush` waits for them (tests, shutdown).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from kfp_mlsecops.serving.drift import DriftMonitor
 from kfp_mlsecops.serving.metrics import ServingMetrics
-from kfp_mlsecops.training.squeezing import FeatureSqueezer
+from kfp_mlsecops.serving.squeeze_carry import Predict, Scored, SqueezeCarry
 
 __all__ = ["DEFAULT_QUEUE_INSTANCES", "MAX_BATCH_INSTANCES", "SignalWorker"]
 
@@ -36,24 +37,32 @@ MIN_BATCH_INSTANCES = 128
 LINGER_SECONDS = 0.2
 
 _log = logging.getLogger(__name__)
+#: A served batch (None: none) and the squeeze outputs its model call completed.
+_Item = tuple[np.ndarray | None, list[Scored]]
 
 
 class SignalWorker:
-    """Background thread recording drift and squeeze scores of served instances."""
+    """Background thread recording drift and squeeze scores of served instances.
+
+    ``carry`` and ``predict`` are the runtime's squeeze carry and model: the worker predicts
+    the copies left waiting in ``carry`` when no request came for ``LINGER_SECONDS``.
+    """
 
     def __init__(
         self,
         *,
-        squeezer: FeatureSqueezer,
+        carry: SqueezeCarry,
+        predict: Predict,
         drift: DriftMonitor | None,
         metrics: ServingMetrics,
         capacity: int = DEFAULT_QUEUE_INSTANCES,
     ) -> None:
-        self._squeezer = squeezer
+        self._carry = carry
+        self._predict = predict
         self._drift = drift
         self._metrics = metrics
         self._capacity = capacity
-        self._queue: deque[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = deque()
+        self._queue: deque[_Item] = deque()
         self._pending = 0  # instances queued or being processed
         self._closed = False
         self._flushing = 0
@@ -61,25 +70,29 @@ class SignalWorker:
         self._thread = threading.Thread(target=self._run, name="mlsecops-signals", daemon=True)
         self._thread.start()
 
-    def submit(self, batch: np.ndarray, outputs: np.ndarray, rows: np.ndarray | None) -> None:
-        """Queue a served batch and the model's outputs on ``squeezer.stack(batch, rows)``.
+    def submit(self, batch: np.ndarray | None, scored: list[Scored]) -> None:
+        """Queue a served batch (None: no new instances) and the squeeze outputs its call made.
 
-        ``rows`` are the squeezed rows (None: all; empty: none, ``outputs`` then only holds the
-        batch's own). Never blocks: skips and counts the batch when the queue is full.
+        Never blocks: when the queue is full the item is dropped and the instances in
+        ``scored`` are counted as skipped.
         """
-        n = len(batch)
+        n = _instances((batch, scored))
         with self._cond:
             if self._closed or self._pending + n > self._capacity:
-                self._metrics.record_squeeze_skipped(n)
+                self._metrics.record_squeeze_skipped(sum(len(s.reference) for s in scored))
                 return
             was_empty = not self._queue
-            self._queue.append((batch, outputs, rows))
+            self._queue.append((batch, scored))
             self._pending += n
             if was_empty or self._pending >= MIN_BATCH_INSTANCES:
                 self._cond.notify()
 
     def flush(self, timeout: float) -> bool:
-        """Wait until every queued instance was processed; False on timeout."""
+        """Predict the waiting squeezed copies; wait until everything queued is recorded.
+
+        Returns False on timeout.
+        """
+        self._submit_waiting()
         deadline = time.monotonic() + timeout
         with self._cond:
             self._flushing += 1
@@ -95,53 +108,82 @@ class SignalWorker:
         return True
 
     def close(self, timeout: float = 10.0) -> None:
-        """Process what is queued, then stop the thread (idempotent)."""
+        """Process what is queued or waiting, then stop the thread (idempotent)."""
+        if not self._closed:
+            self._submit_waiting()
         with self._cond:
             self._closed = True
             self._cond.notify_all()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
+    def _submit_waiting(self) -> None:
+        try:
+            scored = self._carry.drain(self._predict)
+        except Exception:  # noqa: BLE001 - a monitoring failure must not stop serving
+            _log.exception("predicting waiting squeezed copies failed; their scores are skipped")
+            return
+        if scored:
+            self.submit(None, scored)
+
     def _run(self) -> None:
         while True:
+            items: list[_Item] = []
+            count = 0
             with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if not self._queue:
+                idle = False
+                while not self._queue and not self._closed and not idle:
+                    # a linger, not forever, while squeezed copies wait for a request
+                    timeout = LINGER_SECONDS if self._carry.waiting else None
+                    idle = not self._cond.wait(timeout) and not self._queue
+                if not self._queue and not idle:
                     return  # closed and drained
-                linger_until = time.monotonic() + LINGER_SECONDS
-                while (
-                    self._pending < MIN_BATCH_INSTANCES
-                    and not self._closed
-                    and not self._flushing
-                    and (left := linger_until - time.monotonic()) > 0
-                ):
-                    self._cond.wait(left)
-                items, count = [], 0
-                while self._queue and count < MAX_BATCH_INSTANCES:
-                    item = self._queue.popleft()
-                    items.append(item)
-                    count += len(item[0])
+                if self._queue:
+                    linger_until = time.monotonic() + LINGER_SECONDS
+                    while (
+                        self._pending < MIN_BATCH_INSTANCES
+                        and not self._closed
+                        and not self._flushing
+                        and (left := linger_until - time.monotonic()) > 0
+                    ):
+                        self._cond.wait(left)
+                    while self._queue and count < MAX_BATCH_INSTANCES:
+                        item = self._queue.popleft()
+                        items.append(item)
+                        count += _instances(item)
+            if not items:  # no request for a linger: predict the waiting copies here
+                self._submit_waiting()
+                continue
+            if self._carry.waited() >= LINGER_SECONDS:  # sparse squeezing: do not let them age
+                self._submit_waiting()
             try:
                 self._process(items)
             except Exception:  # noqa: BLE001 - a monitoring failure must not stop serving
                 _log.exception("runtime signals failed for %d instances; skipped", count)
-                self._metrics.record_squeeze_skipped(count)
+                self._metrics.record_squeeze_skipped(
+                    sum(len(s.reference) for _, scored in items for s in scored)
+                )
             finally:
                 with self._cond:
                     self._pending -= count
                     self._cond.notify_all()
 
-    def _process(self, items: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> None:
-        if self._drift is not None:
-            x = np.concatenate([batch for batch, _, _ in items], axis=0)
+    def _process(self, items: list[_Item]) -> None:
+        batches = [batch for batch, _ in items if batch is not None and len(batch)]
+        if self._drift is not None and batches:
+            x = np.concatenate(batches, axis=0)
             score = self._drift.update(x.reshape(len(x), -1))
             if score is not None:
                 self._metrics.record_drift(score)
+        squeezer = self._carry.squeezer
         scores = [
-            self._squeezer.stacked_scores(outputs, len(batch), rows)
-            for batch, outputs, rows in items
+            squeezer.distances(s.reference, s.squeezed) for _, scored in items for s in scored
         ]
-        flat = np.concatenate(scores, axis=0)
-        if len(flat):
-            self._metrics.record_squeezing(flat, threshold=self._squeezer.threshold)
+        if scores:
+            flat = np.concatenate(scores, axis=0)
+            self._metrics.record_squeezing(flat, threshold=squeezer.threshold)
+
+
+def _instances(item: _Item) -> int:
+    batch, scored = item
+    return max(0 if batch is None else len(batch), sum(len(s.reference) for s in scored))

@@ -114,18 +114,33 @@ class FeatureSqueezer:
         One allocation: the squeezers write straight into it, so a single model call on the
         result predicts the inputs and their squeezed copies together (see :meth:`distances`).
         """
+        picked = self._picked(x, rows)
+        n = len(x)
+        out = np.empty((n + len(picked) * self.n_squeezers, *x.shape[1:]), dtype=x.dtype)
+        out[:n] = x
+        self._squeeze_into(picked, out[n:])
+        return out
+
+    def copies(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Return the squeezed versions of ``x[rows]`` only, squeezer after squeezer."""
+        picked = self._picked(x, rows)
+        out = np.empty((len(picked) * self.n_squeezers, *x.shape[1:]), dtype=x.dtype)
+        self._squeeze_into(picked, out)
+        return out
+
+    def _picked(self, x: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
         if self.median_window and x.ndim != 4:
             raise InvalidInputError(
                 f"median squeezing needs image batches (N, H, W, C), got shape {x.shape}"
             )
-        picked = x if rows is None else x[rows]
-        n, k = len(x), len(picked)
-        out = np.empty((n + k * self.n_squeezers, *x.shape[1:]), dtype=x.dtype)
-        out[:n] = x
-        self._reduce_bits_into(picked, out[n : n + k])
+        return x if rows is None else x[rows]
+
+    def _squeeze_into(self, picked: np.ndarray, out: np.ndarray) -> None:
+        """Write the squeezed copies of ``picked`` into ``out``, squeezer after squeezer."""
+        k = len(picked)
+        self._reduce_bits_into(picked, out[:k])
         if self.median_window:
-            out[n + k :] = _median_2x2(picked)
-        return out
+            out[k:] = _median_2x2(picked)
 
     def scores(self, predict: Predict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(probabilities of x, squeeze score per instance)`` with one model call."""
@@ -154,18 +169,19 @@ class FeatureSqueezer:
 
         Computes ``rint(clip((x - lower) / span, 0, 1) * levels) / levels * span + lower`` in the
         dtype of ``x``; on the usual [0, 1] range the shift and the scaling by 1 are skipped,
-        which changes no bit. Positional ``out`` and ``rint`` keep the per-call cost low on the
-        request path (``np.round`` with 0 decimals is ``rint``).
+        which changes no bit. Positional ``out``, ``rint`` and maximum/minimum keep the per-call
+        cost low (``np.round`` with 0 decimals is ``rint``; ``np.clip`` costs several ufuncs).
         """
         levels = float(2**self.bits - 1)
         span = self.upper - self.lower
         unit_range = self.lower == 0.0 and span == 1.0
         if unit_range:
-            np.clip(x, 0.0, 1.0, out)
+            np.maximum(x, 0.0, out)
         else:
             np.subtract(x, self.lower, out)
             np.divide(out, span, out)
-            np.clip(out, 0.0, 1.0, out)
+            np.maximum(out, 0.0, out)
+        np.minimum(out, 1.0, out)
         np.multiply(out, levels, out)
         np.rint(out, out)
         np.divide(out, levels, out)
