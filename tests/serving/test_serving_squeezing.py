@@ -78,7 +78,7 @@ def test_calibration_flags_about_the_requested_share_of_clean_inputs():
 
 @pytest.mark.parametrize("median_window", [0, 2])
 @pytest.mark.parametrize("lower, upper", [(-1.0, 2.0), (0.0, 1.0), (0.0, 255.0)])
-def test_stack_holds_the_inputs_then_their_squeezed_copies_in_one_array(
+def test_stack_holds_the_inputs_then_their_squeezed_copies_and_copies_only_those(
     median_window, lower, upper
 ):
     squeezer = FeatureSqueezer(lower=lower, upper=upper, bits=3, median_window=median_window)
@@ -94,9 +94,10 @@ def test_stack_holds_the_inputs_then_their_squeezed_copies_in_one_array(
     expected = (np.round(unit * 7.0) / 7.0 * span + lower).astype(np.float32)
     np.testing.assert_array_equal(stacked[7:14], expected)
     rows = np.array([1, 4])
-    some = squeezer.stack(x, rows)
-    assert len(some) == 7 + 2 * len(versions)
-    np.testing.assert_array_equal(some, np.concatenate([x, *squeezer.squeeze(x[rows])]))
+    some = squeezer.copies(x, rows)
+    assert len(some) == 2 * len(versions)
+    np.testing.assert_array_equal(some, np.concatenate(squeezer.squeeze(x[rows])))
+    np.testing.assert_array_equal(squeezer.copies(x), stacked[7:])
 
 
 def test_one_call_scores_equal_separate_calls_on_the_inputs_and_squeezed_copies():

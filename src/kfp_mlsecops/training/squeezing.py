@@ -105,35 +105,35 @@ class FeatureSqueezer:
     def squeeze(self, x: np.ndarray) -> list[np.ndarray]:
         """Return the squeezed versions of the batch ``x`` (same shape and dtype)."""
         n = len(x)
-        out = self.stack(x)
-        return [out[n * (i + 1) : n * (i + 2)] for i in range(self.n_squeezers)]
+        out = self.copies(x)
+        return [out[n * i : n * (i + 1)] for i in range(self.n_squeezers)]
 
-    def stack(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Return ``x`` followed by the squeezed versions of ``x[rows]`` (all rows by default).
+    def stack(self, x: np.ndarray) -> np.ndarray:
+        """Return ``x`` followed by its squeezed versions, squeezer after squeezer.
 
         One allocation: the squeezers write straight into it, so a single model call on the
         result predicts the inputs and their squeezed copies together (see :meth:`distances`).
         """
-        picked = self._picked(x, rows)
+        self._check(x)
         n = len(x)
-        out = np.empty((n + len(picked) * self.n_squeezers, *x.shape[1:]), dtype=x.dtype)
+        out = np.empty((n * (1 + self.n_squeezers), *x.shape[1:]), dtype=x.dtype)
         out[:n] = x
-        self._squeeze_into(picked, out[n:])
+        self._squeeze_into(x, out[n:])
         return out
 
     def copies(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Return the squeezed versions of ``x[rows]`` only, squeezer after squeezer."""
-        picked = self._picked(x, rows)
+        """Return the squeezed versions of ``x[rows]`` (all rows by default), in one array."""
+        self._check(x)
+        picked = x if rows is None else x[rows]
         out = np.empty((len(picked) * self.n_squeezers, *x.shape[1:]), dtype=x.dtype)
         self._squeeze_into(picked, out)
         return out
 
-    def _picked(self, x: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    def _check(self, x: np.ndarray) -> None:
         if self.median_window and x.ndim != 4:
             raise InvalidInputError(
                 f"median squeezing needs image batches (N, H, W, C), got shape {x.shape}"
             )
-        return x if rows is None else x[rows]
 
     def _squeeze_into(self, picked: np.ndarray, out: np.ndarray) -> None:
         """Write the squeezed copies of ``picked`` into ``out``, squeezer after squeezer."""
@@ -146,14 +146,7 @@ class FeatureSqueezer:
         """Return ``(probabilities of x, squeeze score per instance)`` with one model call."""
         n = len(x)
         out = np.asarray(predict(self.stack(x)))
-        return out[:n], self.stacked_scores(out, n)
-
-    def stacked_scores(
-        self, outputs: np.ndarray, n: int, rows: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Scores of ``x[rows]`` from the model's ``outputs`` on ``stack(x, rows)``, len(x) = n."""
-        reference = outputs[:n] if rows is None else outputs[rows]
-        return self.distances(reference, outputs[n:])
+        return out[:n], self.distances(out[:n], out[n:])
 
     def distances(self, reference: np.ndarray, squeezed: np.ndarray) -> np.ndarray:
         """Max over squeezers of the L1 distance to ``reference`` (squeezers stacked in order)."""
