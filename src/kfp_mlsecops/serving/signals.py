@@ -23,7 +23,8 @@ import numpy as np
 
 from kfp_mlsecops.serving.drift import DriftMonitor
 from kfp_mlsecops.serving.metrics import ServingMetrics
-from kfp_mlsecops.serving.squeeze_carry import Predict, Scored, SqueezeCarry
+from kfp_mlsecops.serving.squeeze_carry import Scored, SqueezeCarry
+from kfp_mlsecops.training.squeezing import Predict
 
 __all__ = ["DEFAULT_QUEUE_INSTANCES", "MAX_BATCH_INSTANCES", "SignalWorker"]
 
@@ -45,7 +46,7 @@ class SignalWorker:
     """Background thread recording drift and squeeze scores of served instances.
 
     ``carry`` and ``predict`` are the runtime's squeeze carry and model: the worker predicts
-    the copies left waiting in ``carry`` when no request came for ``LINGER_SECONDS``.
+    the copies that waited in ``carry`` for ``LINGER_SECONDS`` (and drains it on flush, close).
     """
 
     def __init__(
@@ -79,7 +80,7 @@ class SignalWorker:
         n = _instances((batch, scored))
         with self._cond:
             if self._closed or self._pending + n > self._capacity:
-                self._metrics.record_squeeze_skipped(sum(len(s.reference) for s in scored))
+                self._metrics.record_squeeze_skipped(_squeezed(scored))
                 return
             was_empty = not self._queue
             self._queue.append((batch, scored))
@@ -160,9 +161,7 @@ class SignalWorker:
                 self._process(items)
             except Exception:  # noqa: BLE001 - a monitoring failure must not stop serving
                 _log.exception("runtime signals failed for %d instances; skipped", count)
-                self._metrics.record_squeeze_skipped(
-                    sum(len(s.reference) for _, scored in items for s in scored)
-                )
+                self._metrics.record_squeeze_skipped(sum(_squeezed(scored) for _, scored in items))
             finally:
                 with self._cond:
                     self._pending -= count
@@ -184,6 +183,11 @@ class SignalWorker:
             self._metrics.record_squeezing(flat, threshold=squeezer.threshold)
 
 
+def _squeezed(scored: list[Scored]) -> int:
+    """Instances whose squeeze scores ``scored`` holds."""
+    return sum(len(s.reference) for s in scored)
+
+
 def _instances(item: _Item) -> int:
     batch, scored = item
-    return max(0 if batch is None else len(batch), sum(len(s.reference) for s in scored))
+    return max(0 if batch is None else len(batch), _squeezed(scored))

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from kfp_mlsecops.errors import InvalidInputError
-from kfp_mlsecops.training.squeezing import FeatureSqueezer
+from kfp_mlsecops.training.squeezing import FeatureSqueezer, Predict
 
 __all__ = ["DEFAULT_CARRY_ROWS", "Scored", "SqueezeCarry"]
 
-Predict = Callable[[np.ndarray], np.ndarray]
 #: Squeezed rows predicted together. 16 halved the squeezing cost per request against 1 (each
 #: request predicts its own) on the digits CNN and kept the p99 within the goal
 #: (bench/serving.py, 2 cores); larger values grow the call of the request that carries them.
